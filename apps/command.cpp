@@ -1,0 +1,83 @@
+#include "apps/command.h"
+
+#include <fstream>
+#include <iostream>
+
+#include "apps/model_paths.h"
+#include "nn/error.h"
+#include "nn/thread_pool.h"
+
+namespace anytok {
+
+bool parse_options(int argc, char** argv, const std::string& usage, const po::options_description& options,
+                   const po::positional_options_description& positional, po::variables_map& vm) {
+  po::options_description all = options;
+  all.add_options()("help,h", "show this help");
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+    if (vm.count("help")) {
+      std::cout << usage << "\n" << all << "\n";
+      return false;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw Error(cat(e.what(), " (see anytok ", argv[0], " --help)"));
+  }
+  return true;
+}
+
+void ModelOptions::add_to(po::options_description& options) {
+  options.add_options()
+      ("text-model", po::value(&text_model)->value_name("FILE"),
+       "SentencePiece .model file (default: the shipped models/text/tokenizer.model)")
+      ("vocab", po::value(&vocab)->value_name("FILE"),
+       "vocabulary layout JSON, as `anytok vocab --json` writes it (overrides --preset)")
+      ("preset", po::value(&preset)->value_name("NAME")->default_value("anytok"),
+       "vocabulary layout preset: anytok, unified-io-2 or anygpt")
+      ("bins", po::value(&bins)->value_name("N")->default_value(1000), "location bins for boxes and keypoints")
+      ("threads", po::value(&threads)->value_name("N")->default_value(0), "worker threads (0: one per core)");
+}
+
+void ModelOptions::apply() const { ThreadPool::set_threads(threads); }
+
+const TextTokenizer& ModelOptions::text() const {
+  if (!text_)
+    text_ = std::make_unique<TextTokenizer>(
+        text_model.empty() ? default_model("text/tokenizer.model", "--text-model") : text_model);
+  return *text_;
+}
+
+const VocabularyLayout& ModelOptions::layout() const {
+  if (layout_) return *layout_;
+  if (!vocab.empty()) {
+    layout_ = std::make_unique<VocabularyLayout>(VocabularyLayout::load(vocab));
+    return *layout_;
+  }
+  ModelSizes sizes;
+  sizes.location_bins = bins;
+  // The upstream presets fix their text model (LLaMA's); ours takes whatever text model is in use.
+  if (preset == "anytok" || !text_model.empty()) {
+    const TextTokenizer& t = text();
+    sizes.text_pieces = t.size();
+    sizes.text_pad = t.pad_id();
+    sizes.text_unk = t.unk_id();
+    sizes.text_bos = t.bos_id();
+    sizes.text_eos = t.eos_id();
+  }
+  layout_ = std::make_unique<VocabularyLayout>(VocabularyLayout::preset(preset, sizes));
+  return *layout_;
+}
+
+Output::Output(const std::string& path) : path_(path), out_(&std::cout) {
+  if (path.empty() || path == "-") return;
+  file_ = std::make_unique<std::ofstream>(path, std::ios::binary | std::ios::trunc);
+  if (!*file_) throw Error(cat(path, ": cannot open for writing"));
+  out_ = file_.get();
+}
+
+void Output::close() {
+  out_->flush();
+  if (!*out_) throw Error(cat(path_.empty() ? "standard output" : path_, ": write failed"));
+}
+
+}  // namespace anytok

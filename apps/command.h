@@ -1,0 +1,65 @@
+// What every `anytok` command shares: option parsing with --help, the text model and vocabulary options, and
+// JSON Lines output.
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <functional>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sequence/vocabulary_layout.h"
+#include "tokenizers/text_tokenizer.h"
+
+namespace anytok {
+
+namespace po = boost::program_options;
+
+struct Command {
+  std::string name;
+  std::string summary;                                // one line for `anytok --help`
+  std::function<int(int argc, char** argv)> run;       // argv[0] is the command name
+};
+
+const std::vector<Command>& commands();
+
+// Parses a command's options. Prints the usage and returns false for --help; throws Error on a usage error.
+bool parse_options(int argc, char** argv, const std::string& usage, const po::options_description& options,
+                   const po::positional_options_description& positional, po::variables_map& vm);
+
+// --text-model, --vocab, --preset, --bins, --threads.
+struct ModelOptions {
+  std::string text_model;
+  std::string vocab;
+  std::string preset = "anytok";
+  int64_t bins = 1000;
+  int threads = 0;
+
+  void add_to(po::options_description& options);
+  void apply() const;  // sizes the thread pool
+
+  // The text model named by --text-model, or the shipped default.
+  const TextTokenizer& text() const;
+  // The layout from --vocab, or --preset filled with the sizes of the models in use.
+  const VocabularyLayout& layout() const;
+
+ private:
+  mutable std::unique_ptr<TextTokenizer> text_;
+  mutable std::unique_ptr<VocabularyLayout> layout_;
+};
+
+// Standard output, or the file named by -o.
+class Output {
+ public:
+  explicit Output(const std::string& path);
+  std::ostream& stream() { return *out_; }
+  void close();  // throws Error when the data could not all be written
+
+ private:
+  std::string path_;
+  std::unique_ptr<std::ostream> file_;
+  std::ostream* out_;
+};
+
+}  // namespace anytok

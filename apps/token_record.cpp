@@ -1,0 +1,100 @@
+#include "apps/token_record.h"
+
+#include "nn/error.h"
+
+namespace anytok {
+
+using json = nlohmann::json;
+
+namespace {
+
+json nest(const std::vector<int64_t>& codes, const Shape& shape, size_t axis, size_t& at) {
+  if (axis == shape.size()) return codes[at++];
+  json list = json::array();
+  for (int64_t i = 0; i < shape[axis]; ++i) list.push_back(nest(codes, shape, axis + 1, at));
+  return list;
+}
+
+void flatten(const json& j, const Shape& shape, size_t axis, std::vector<int64_t>& out, const std::string& where) {
+  if (axis == shape.size()) {
+    if (!j.is_number_integer()) throw Error(cat(where, ": 'codes' holds ", j.dump(), ", not an integer code"));
+    out.push_back(j.get<int64_t>());
+    return;
+  }
+  if (!j.is_array() || static_cast<int64_t>(j.size()) != shape[axis])
+    throw Error(cat(where, ": 'codes' is not nested as its shape ", shape_to_string(shape)));
+  for (const auto& item : j) flatten(item, shape, axis + 1, out, where);
+}
+
+std::vector<int64_t> integers(const json& j, const std::string& where, const char* key) {
+  if (!j.is_array()) throw Error(cat(where, ": '", key, "' is not a list of integers"));
+  std::vector<int64_t> out;
+  for (const auto& v : j) {
+    if (!v.is_number_integer()) throw Error(cat(where, ": '", key, "' holds ", v.dump(), ", not an integer"));
+    out.push_back(v.get<int64_t>());
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string record_modality(const Segment& s) {
+  if (s.kind == SegmentKind::Location) return s.shape.size() == 2 && s.shape[1] == 2 ? "keypoints" : "boxes";
+  return std::string(segment_kind_name(s.kind));
+}
+
+json make_record(const std::optional<std::string>& input, const Segment& segment, const SequenceFormat& format) {
+  json r;
+  r["input"] = input ? json(*input) : json(nullptr);
+  r["modality"] = record_modality(segment);
+  if (segment.kind != SegmentKind::Text && segment.span != r["modality"]) r["span"] = segment.span;
+  r["shape"] = segment.shape;
+  size_t at = 0;
+  r["codes"] = nest(segment.codes, segment.shape, 0, at);
+  r["tokens"] = format.encode(segment);
+  return r;
+}
+
+Segment record_segment(const json& record, const SequenceFormat& format, const std::string& where) {
+  if (!record.is_object()) throw Error(cat(where, ": not a JSON object"));
+  if (!record.contains("modality") || !record["modality"].is_string())
+    throw Error(cat(where, ": missing 'modality'"));
+  const std::string modality = record["modality"].get<std::string>();
+  if (modality != "text" && modality != "image" && modality != "audio" && modality != "boxes" && modality != "keypoints")
+    throw Error(cat(where, ": unknown modality '", modality, "'"));
+  std::string span = modality == "text" ? "text" : modality;
+  if (record.contains("span")) {
+    if (!record["span"].is_string()) throw Error(cat(where, ": 'span' is not a string"));
+    span = record["span"].get<std::string>();
+  }
+
+  if (record.contains("codes")) {
+    if (!record.contains("shape")) throw Error(cat(where, ": 'codes' without 'shape'"));
+    Shape shape = integers(record["shape"], where, "shape");
+    const size_t rank = modality == "text" ? 1 : 2;
+    if (shape.size() != rank) throw Error(cat(where, ": a ", modality, " shape has ", rank, " dimensions, got ", shape_to_string(shape)));
+    for (int64_t d : shape)
+      if (d < 0 || d > (int64_t{1} << 31)) throw Error(cat(where, ": shape ", shape_to_string(shape), " is not plausible"));
+    std::vector<int64_t> codes;
+    flatten(record["codes"], shape, 0, codes, where);
+    if (modality == "text") return Segment::text(std::move(codes));
+    if (modality == "image") return Segment::image(shape[0], shape[1], std::move(codes), span);
+    if (modality == "audio") return Segment::audio(shape[0], shape[1], std::move(codes), span);
+    const int64_t group = modality == "boxes" ? 4 : 2;
+    if (shape[1] != group) throw Error(cat(where, ": ", modality, " codes have ", group, " bins per item, got shape ", shape_to_string(shape)));
+    return modality == "boxes" ? Segment::boxes(std::move(codes), span) : Segment::keypoints(std::move(codes), span);
+  }
+
+  if (!record.contains("tokens")) throw Error(cat(where, ": has neither 'codes' nor 'tokens'"));
+  std::vector<Segment> segments;
+  try {
+    segments = format.parse(integers(record["tokens"], where, "tokens"));
+  } catch (const Error& e) {
+    throw Error(cat(where, ": ", e.what()));
+  }
+  if (segments.size() != 1 || record_modality(segments[0]) != modality)
+    throw Error(cat(where, ": 'tokens' do not hold exactly one ", modality, " segment"));
+  return segments[0];
+}
+
+}  // namespace anytok

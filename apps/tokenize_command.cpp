@@ -1,0 +1,116 @@
+// anytok tokenize: files, --text strings, --boxes and --keypoints → tokens JSON Lines, one record per input.
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "apps/command.h"
+#include "apps/token_record.h"
+#include "nn/error.h"
+#include "tokenizers/location_tokenizer.h"
+
+namespace anytok {
+namespace {
+
+const char* kUsage =
+    "usage: anytok tokenize [INPUT...] [--text STR]... [--boxes \"x1,y1,x2,y2[;...]\" --image-size W,H]\n"
+    "                       [--keypoints \"x,y[;...]\" --image-size W,H] [options] [-o OUT]\n"
+    "\n"
+    "Writes one JSON Lines record per input:\n"
+    "  {\"input\": PATH|null, \"modality\": \"text|boxes|keypoints\", \"shape\": [...], \"codes\": [...],\n"
+    "   \"tokens\": [ids in the shared vocabulary]}\n"
+    "Files choose their modality by extension: .txt .text .md are text. Records come in the order\n"
+    "files, --text, --boxes, --keypoints.";
+
+enum class FileKind { Text, Image, Audio, Unknown };
+
+FileKind kind_of(const std::string& path) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* e : {".txt", ".text", ".md"})
+    if (ext == e) return FileKind::Text;
+  for (const char* e : {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"})
+    if (ext == e) return FileKind::Image;
+  for (const char* e : {".wav", ".flac", ".ogg", ".mp3"})
+    if (ext == e) return FileKind::Audio;
+  return FileKind::Unknown;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(cat(path, ": cannot open"));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw Error(cat(path, ": read failed"));
+  return text.str();
+}
+
+int run(int argc, char** argv) {
+  ModelOptions models;
+  std::vector<std::string> inputs, texts;
+  std::string boxes, keypoints, image_size, convention, output;
+  po::options_description options("options");
+  options.add_options()
+      ("input", po::value(&inputs)->value_name("FILE"), "input files")
+      ("text", po::value(&texts)->value_name("STR"), "a text to tokenize (repeatable)")
+      ("boxes", po::value(&boxes)->value_name("BOXES"), "boxes in pixels: \"x1,y1,x2,y2;x1,y1,x2,y2\"")
+      ("keypoints", po::value(&keypoints)->value_name("POINTS"), "keypoints in pixels: \"x,y;x,y\"")
+      ("image-size", po::value(&image_size)->value_name("W,H"), "size of the image the boxes or keypoints belong to")
+      ("box-convention", po::value(&convention)->value_name("NAME")->default_value("unified-io-2"),
+       "location binning: unified-io-2 (truncate) or pix2seq (round)")
+      ("output,o", po::value(&output)->value_name("OUT"), "write the records here instead of standard output");
+  models.add_to(options);
+  po::positional_options_description positional;
+  positional.add("input", -1);
+  po::variables_map vm;
+  if (!parse_options(argc, argv, kUsage, options, positional, vm)) return 0;
+  models.apply();
+  if (inputs.empty() && texts.empty() && boxes.empty() && keypoints.empty())
+    throw Error("nothing to tokenize: give input files, --text, --boxes or --keypoints (see anytok tokenize --help)");
+  if ((!boxes.empty() || !keypoints.empty()) && image_size.empty())
+    throw Error("--boxes and --keypoints need --image-size W,H");
+
+  SequenceFormat format(models.layout());
+  std::vector<nlohmann::json> records;
+  auto add_text = [&](const std::optional<std::string>& input, const std::string& text) {
+    records.push_back(make_record(input, Segment::text(models.text().encode(text)), format));
+  };
+  for (const auto& path : inputs) {
+    switch (kind_of(path)) {
+      case FileKind::Text: add_text(path, read_file(path)); break;
+      case FileKind::Image: throw Error(cat(path, ": image tokenization needs an image model, which this build lacks"));
+      case FileKind::Audio: throw Error(cat(path, ": audio tokenization needs an audio model, which this build lacks"));
+      case FileKind::Unknown:
+        throw Error(cat(path, ": unknown file type (text files end in .txt, .text or .md)"));
+    }
+  }
+  for (const auto& text : texts) add_text(std::nullopt, text);
+  if (!boxes.empty() || !keypoints.empty()) {
+    ImageSize size = parse_image_size(image_size);
+    auto location_record = [&](Segment segment, const char* span_name) {
+      const CodeRange& range = format.layout().range_of(format.layout().span(span_name));
+      nlohmann::json r = make_record(std::nullopt, segment, format);
+      r["image_size"] = {size.width, size.height};
+      r["convention"] = convention;
+      r["bins"] = range.size;
+      records.push_back(r);
+    };
+    const SpanSpec* box_span = format.layout().find_span("boxes");
+    const int64_t bins = box_span ? format.layout().range_of(*box_span).size : models.bins;
+    LocationTokenizer location(parse_box_convention(convention), bins);
+    if (!boxes.empty()) location_record(Segment::boxes(location.encode_boxes(parse_boxes(boxes), size)), "boxes");
+    if (!keypoints.empty())
+      location_record(Segment::keypoints(location.encode_points(parse_points(keypoints), size)), "keypoints");
+  }
+
+  Output out(output);
+  for (const auto& r : records) out.stream() << r.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  out.close();
+  return 0;
+}
+
+}  // namespace
+
+Command tokenize_command() { return {"tokenize", "text, boxes and keypoints → tokens JSON Lines", run}; }
+
+}  // namespace anytok

@@ -1,0 +1,44 @@
+// Helpers shared by the test suites: random data, scratch folders, running the CLI.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <random>
+#include <string>
+
+#include "nn/tensor.h"
+
+namespace anytok::test {
+
+inline Tensor random_tensor(const Shape& shape, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, scale);
+  Tensor t(shape);
+  for (int64_t i = 0; i < t.numel(); ++i) t[i] = normal(rng);
+  return t;
+}
+
+// A fresh folder under the system temp dir, removed when the object dies.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& name);
+  ~ScratchDir();
+  std::string path(const std::string& file) const { return (dir_ / file).string(); }
+
+ private:
+  std::filesystem::path dir_;
+};
+
+struct RunResult {
+  int exit_code = -1;  // −1 when the process died by a signal
+  std::string out;     // standard output
+  std::string err;     // standard error
+};
+
+// Runs `anytok ARGS` through the shell, with `stdin_text` on its standard input.
+RunResult run_anytok(const std::string& args, const std::string& stdin_text = "");
+
+std::string read_text(const std::string& path);
+void write_text(const std::string& path, const std::string& text);
+
+}  // namespace anytok::test
