@@ -226,11 +226,9 @@ std::vector<Segment> SequenceFormat::parse(const std::vector<int64_t>& ids) cons
       i = j;
       continue;
     }
-    bool has_span = std::any_of(v.spans.begin(), v.spans.end(), [&](const SpanSpec& s) { return s.range == range->name; });
-    if (has_span) {
-      const SpanSpec& s = *std::find_if(v.spans.begin(), v.spans.end(), [&](const SpanSpec& s) { return s.range == range->name; });
-      throw Error(cat("position ", i, ": ", v.describe(id), " outside a ", s.begin, " … ", s.end, " span"));
-    }
+    auto owner = std::find_if(v.spans.begin(), v.spans.end(), [&](const SpanSpec& s) { return s.range == range->name; });
+    if (owner != v.spans.end())
+      throw Error(cat("position ", i, ": ", v.describe(id), " outside a ", owner->begin, " … ", owner->end, " span"));
     // A range no span uses (Unified-IO 2's sentinels): each id stands alone.
     segments.push_back({SegmentKind::Token, v.describe(id), {}, {id}});
     ++i;

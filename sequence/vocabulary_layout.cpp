@@ -125,7 +125,7 @@ VocabularyLayout anytok_preset(const ModelSizes& m) {
       audio_span("audio", "audio", "<audio>", "</audio>", AudioOrder::FrameMajor, m.audio_codebooks),
       location_span("boxes", "location", "<boxes>", "</boxes>", 4),
       location_span("keypoints", "location", "<keypoints>", "</keypoints>", 2)};
-  b.layout.notes = {"text pieces keep their SentencePiece ids; every other size is read from the models in use"};
+  b.layout.notes = {"text pieces keep their SentencePiece ids; the other sizes come from the models in use"};
   return b.layout;
 }
 

@@ -55,7 +55,8 @@ struct SpanSpec {
   bool has_markers() const { return !begin.empty(); }
 };
 
-// Sizes of the models that fill a layout.
+// Sizes of the models that fill a layout. The image and audio defaults stand in until such models are named:
+// 1024 codes on a 16×16 grid (an f16 VQ-GAN at 256²) and 4 codebooks of 1024 (EnCodec at 3 kbps).
 struct ModelSizes {
   int64_t text_pieces = 0;
   int64_t text_pad = -1, text_unk = -1, text_bos = -1, text_eos = -1;  // the text model's control ids, −1 if none
