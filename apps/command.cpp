@@ -1,5 +1,6 @@
 #include "apps/command.h"
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -30,6 +31,12 @@ void ModelOptions::add_to(po::options_description& options) {
   options.add_options()
       ("text-model", po::value(&text_model)->value_name("FILE"),
        "SentencePiece .model file (default: the shipped models/text/tokenizer.model)")
+      ("image-model", po::value(&image_model)->value_name("DIR"),
+       "VQ-GAN model directory: config.json + model.safetensors (default: the shipped models/image)")
+      ("preprocess", po::value(&preprocess)->value_name("NAME"),
+       "how images reach the model's resolution: taming (resize the short side, centre crop), unified-io-2 "
+       "(fit inside, pad) or none (as given; sides must be multiples of the model's factor). Default: the "
+       "model's config.json, else taming")
       ("vocab", po::value(&vocab)->value_name("FILE"),
        "vocabulary layout JSON, as `anytok vocab --json` writes it (overrides --preset)")
       ("preset", po::value(&preset)->value_name("NAME")->default_value("anytok"),
@@ -45,6 +52,33 @@ const TextTokenizer& ModelOptions::text() const {
     text_ = std::make_unique<TextTokenizer>(
         text_model.empty() ? default_model("text/tokenizer.model", "--text-model") : text_model);
   return *text_;
+}
+
+std::string ModelOptions::image_model_dir() const {
+  return image_model.empty() ? default_model("image", "--image-model") : image_model;
+}
+
+bool ModelOptions::image_model_available() const {
+  return !image_model.empty() || std::filesystem::exists(std::filesystem::path(models_dir()) / "image");
+}
+
+const VqganConfig& ModelOptions::image_config() const {
+  if (!image_config_) image_config_ = std::make_unique<VqganConfig>(VqganConfig::load(image_model_dir()));
+  return *image_config_;
+}
+
+const ImageTokenizer& ModelOptions::image_tokenizer() const {
+  if (!image_tokenizer_) image_tokenizer_ = std::make_unique<ImageTokenizer>(image_model_dir());
+  return *image_tokenizer_;
+}
+
+const ImageDecoder& ModelOptions::image_decoder() const {
+  if (!image_decoder_) image_decoder_ = std::make_unique<ImageDecoder>(image_model_dir());
+  return *image_decoder_;
+}
+
+ImagePreprocess ModelOptions::image_preprocess() const {
+  return parse_image_preprocess(preprocess.empty() ? image_config().preprocess : preprocess);
 }
 
 const VocabularyLayout& ModelOptions::layout() const {
@@ -63,6 +97,11 @@ const VocabularyLayout& ModelOptions::layout() const {
     sizes.text_unk = t.unk_id();
     sizes.text_bos = t.bos_id();
     sizes.text_eos = t.eos_id();
+  }
+  if (image_model_available()) {
+    const VqganConfig& image = image_config();
+    sizes.image_codes = image.n_embed;
+    sizes.image_grid_h = sizes.image_grid_w = image.resolution / image.factor();
   }
   layout_ = std::make_unique<VocabularyLayout>(VocabularyLayout::preset(preset, sizes));
   return *layout_;

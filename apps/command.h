@@ -9,7 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "decoders/image_decoder.h"
 #include "sequence/vocabulary_layout.h"
+#include "tokenizers/image_preprocess.h"
+#include "tokenizers/image_tokenizer.h"
 #include "tokenizers/text_tokenizer.h"
 
 namespace anytok {
@@ -28,9 +31,11 @@ const std::vector<Command>& commands();
 bool parse_options(int argc, char** argv, const std::string& usage, const po::options_description& options,
                    const po::positional_options_description& positional, po::variables_map& vm);
 
-// --text-model, --vocab, --preset, --bins, --threads.
+// --text-model, --image-model, --preprocess, --vocab, --preset, --bins, --threads.
 struct ModelOptions {
   std::string text_model;
+  std::string image_model;
+  std::string preprocess;
   std::string vocab;
   std::string preset = "anytok";
   int64_t bins = 1000;
@@ -41,11 +46,23 @@ struct ModelOptions {
 
   // The text model named by --text-model, or the shipped default.
   const TextTokenizer& text() const;
+  // The image model directory named by --image-model, or the shipped default; throws Error when neither exists.
+  std::string image_model_dir() const;
+  const VqganConfig& image_config() const;
+  const ImageTokenizer& image_tokenizer() const;
+  const ImageDecoder& image_decoder() const;
+  // --preprocess, else the image model's own choice.
+  ImagePreprocess image_preprocess() const;
   // The layout from --vocab, or --preset filled with the sizes of the models in use.
   const VocabularyLayout& layout() const;
 
  private:
+  bool image_model_available() const;
+
   mutable std::unique_ptr<TextTokenizer> text_;
+  mutable std::unique_ptr<VqganConfig> image_config_;
+  mutable std::unique_ptr<ImageTokenizer> image_tokenizer_;
+  mutable std::unique_ptr<ImageDecoder> image_decoder_;
   mutable std::unique_ptr<VocabularyLayout> layout_;
 };
 

@@ -1,6 +1,8 @@
 // anytok detokenize: tokens JSON Lines → text, and boxes or keypoints as JSON in pixels.
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <set>
 
 #include "apps/command.h"
 #include "apps/token_record.h"
@@ -18,13 +20,30 @@ const char* kUsage =
     "Reads records as `anytok tokenize` writes them (standard input when no file or '-' is given). Each record\n"
     "is decoded from its \"codes\" when present, otherwise from its \"tokens\" through the vocabulary layout.\n"
     "Text records print their text, one per line; boxes and keypoints print a JSON line in pixels:\n"
-    "  {\"input\": ..., \"modality\": \"boxes\", \"boxes\": [[x1,y1,x2,y2], ...], \"image_size\": [W,H]}";
+    "  {\"input\": ..., \"modality\": \"boxes\", \"boxes\": [[x1,y1,x2,y2], ...], \"image_size\": [W,H]}\n"
+    "Image records are decoded by the VQ-GAN of --image-model into PNG; Unified-IO 2 padding is cropped\n"
+    "away when the record holds the original \"size\". With image records, -o names the PNG for a single\n"
+    "record, or a directory for several (one file per record, named after its input).";
 
 ImageSize record_image_size(const json& r, const std::string& where) {
   if (!r.contains("image_size") || !r["image_size"].is_array() || r["image_size"].size() != 2 ||
       !r["image_size"][0].is_number_integer() || !r["image_size"][1].is_number_integer())
     throw Error(cat(where, ": a location record needs \"image_size\": [W, H]"));
   return {r["image_size"][0].get<int64_t>(), r["image_size"][1].get<int64_t>()};
+}
+
+// The part of a decoded image that holds the picture: all of it, except that Unified-IO 2 padding is cropped
+// away when the record says how large the original was.
+ContentRegion record_content_region(const json& r, const VqganConfig& config, int64_t height, int64_t width,
+                                    const std::string& where) {
+  ContentRegion whole{0, 0, height, width};
+  if (r.value("preprocess", std::string()) != "unified-io-2" || !r.contains("size")) return whole;
+  const json& size = r["size"];
+  if (!size.is_array() || size.size() != 2 || !size[0].is_number_integer() || !size[1].is_number_integer() ||
+      size[0].get<int64_t>() <= 0 || size[1].get<int64_t>() <= 0)
+    throw Error(cat(where, ": \"size\" is not [W, H]"));
+  if (height != config.resolution || width != config.resolution) return whole;
+  return unified_io_2_content(size[0].get<int64_t>(), size[1].get<int64_t>(), config.resolution);
 }
 
 int run(int argc, char** argv) {
@@ -50,7 +69,12 @@ int run(int argc, char** argv) {
     in = &file;
   }
   SequenceFormat format(models.layout());
-  Output out(output);
+  struct Item {
+    std::string where;
+    json record;
+    Segment segment;
+  };
+  std::vector<Item> items;
   std::string line;
   for (int64_t number = 1; std::getline(*in, line); ++number) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
@@ -62,10 +86,46 @@ int run(int argc, char** argv) {
       throw Error(cat(where, ": not valid JSON (", e.what(), ")"));
     }
     Segment segment = record_segment(record, format, where);
+    items.push_back({where, std::move(record), std::move(segment)});
+  }
+  if (in->bad()) throw Error(cat(name, ": read failed"));
+
+  const bool has_images = std::any_of(items.begin(), items.end(), [](const Item& i) { return i.segment.kind == SegmentKind::Image; });
+  if (has_images && output.empty())
+    throw Error("image records need -o: a .png file, or a directory when there are several records");
+  const bool to_directory = has_images && (items.size() > 1 || std::filesystem::is_directory(output));
+  if (to_directory) std::filesystem::create_directories(output);
+  std::unique_ptr<Output> stream;
+  if (!to_directory && !has_images) stream = std::make_unique<Output>(output);
+  std::set<std::string> names;
+  // The file a record goes to in directory mode: named after its input, else after its line.
+  auto file_for = [&](const Item& item, const char* extension) {
+    std::string stem = item.record.contains("input") && item.record["input"].is_string()
+                           ? std::filesystem::path(item.record["input"].get<std::string>()).stem().string()
+                           : std::string();
+    if (stem.empty() || names.count(stem)) stem = cat("record-", item.where.substr(item.where.rfind(':') + 1));
+    names.insert(stem);
+    return (std::filesystem::path(output) / (stem + extension)).string();
+  };
+  auto emit = [&](const Item& item, const std::string& text, const char* extension) {
+    if (!to_directory) {
+      stream->stream() << text;
+      return;
+    }
+    const std::string path = file_for(item, extension);
+    std::ofstream file(path, std::ios::binary | std::ios::trunc);
+    file << text;
+    if (!file) throw Error(cat(path, ": write failed"));
+  };
+
+  for (const Item& item : items) {
+    const Segment& segment = item.segment;
+    const json& record = item.record;
+    const std::string& where = item.where;
     switch (segment.kind) {
       case SegmentKind::Text: {
         std::string text = models.text().decode(segment.codes);
-        out.stream() << text << (text.ends_with('\n') ? "" : "\n");
+        emit(item, text + (text.ends_with('\n') ? "" : "\n"), ".txt");
         break;
       }
       case SegmentKind::Location: {
@@ -85,7 +145,16 @@ int run(int argc, char** argv) {
           result["keypoints"] = points;
         }
         result["image_size"] = {size.width, size.height};
-        out.stream() << result.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+        emit(item, result.dump(-1, ' ', false, json::error_handler_t::replace) + "\n", ".json");
+        break;
+      }
+      case SegmentKind::Image: {
+        const ImageDecoder& decoder = models.image_decoder();
+        const Tensor pixels = decoder.decode(segment.codes, 1, segment.shape[0], segment.shape[1]);
+        const Tensor chw = pixels.reshape({pixels.dim(1), pixels.dim(2), pixels.dim(3)});
+        ContentRegion region = record_content_region(record, decoder.config(), chw.dim(1), chw.dim(2), where);
+        write_png(to_directory ? file_for(item, ".png") : output,
+                  image_from_tensor(chw, region.top, region.left, region.height, region.width));
         break;
       }
       default:
@@ -93,13 +162,12 @@ int run(int argc, char** argv) {
                         " model to detokenize, which this build lacks"));
     }
   }
-  if (in->bad()) throw Error(cat(name, ": read failed"));
-  out.close();
+  if (stream) stream->close();
   return 0;
 }
 
 }  // namespace
 
-Command detokenize_command() { return {"detokenize", "tokens JSON Lines → text, boxes and keypoints", run}; }
+Command detokenize_command() { return {"detokenize", "tokens JSON Lines → text, PNG images, boxes and keypoints", run}; }
 
 }  // namespace anytok

@@ -9,10 +9,13 @@ namespace anytok {
 
 Command tokenize_command();
 Command detokenize_command();
+Command reconstruct_command();
+Command inspect_command();
 Command vocab_command();
 
 const std::vector<Command>& commands() {
-  static const std::vector<Command> all{tokenize_command(), detokenize_command(), vocab_command()};
+  static const std::vector<Command> all{tokenize_command(), detokenize_command(), reconstruct_command(),
+                                        inspect_command(), vocab_command()};
   return all;
 }
 

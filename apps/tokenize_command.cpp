@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "apps/command.h"
+#include "apps/image_batches.h"
 #include "apps/token_record.h"
 #include "nn/error.h"
 #include "tokenizers/location_tokenizer.h"
@@ -17,10 +18,11 @@ const char* kUsage =
     "                       [--keypoints \"x,y[;...]\" --image-size W,H] [options] [-o OUT]\n"
     "\n"
     "Writes one JSON Lines record per input:\n"
-    "  {\"input\": PATH|null, \"modality\": \"text|boxes|keypoints\", \"shape\": [...], \"codes\": [...],\n"
-    "   \"tokens\": [ids in the shared vocabulary]}\n"
-    "Files choose their modality by extension: .txt .text .md are text. Records come in the order\n"
-    "files, --text, --boxes, --keypoints.";
+    "  {\"input\": PATH|null, \"modality\": \"text|image|boxes|keypoints\", \"shape\": [...], \"codes\": [...],\n"
+    "   \"tokens\": [ids in the shared vocabulary], ...}\n"
+    "Files choose their modality by extension: .txt .text .md are text; .png .jpg .jpeg .webp .bmp .tif\n"
+    "  .tiff are images, tokenized by the VQ-GAN of --image-model (image records also hold \"size\" [W, H]\n"
+    "  of the original and \"preprocess\"). Records come in the order files, --text, --boxes, --keypoints.";
 
 enum class FileKind { Text, Image, Audio, Unknown };
 
@@ -49,6 +51,7 @@ int run(int argc, char** argv) {
   ModelOptions models;
   std::vector<std::string> inputs, texts;
   std::string boxes, keypoints, image_size, convention, output;
+  int64_t batch = 8;
   po::options_description options("options");
   options.add_options()
       ("input", po::value(&inputs)->value_name("FILE"), "input files")
@@ -58,6 +61,7 @@ int run(int argc, char** argv) {
       ("image-size", po::value(&image_size)->value_name("W,H"), "size of the image the boxes or keypoints belong to")
       ("box-convention", po::value(&convention)->value_name("NAME")->default_value("unified-io-2"),
        "location binning: unified-io-2 (truncate) or pix2seq (round)")
+      ("batch", po::value(&batch)->value_name("N")->default_value(8), "images per network pass")
       ("output,o", po::value(&output)->value_name("OUT"), "write the records here instead of standard output");
   models.add_to(options);
   po::positional_options_description positional;
@@ -67,6 +71,7 @@ int run(int argc, char** argv) {
   models.apply();
   if (inputs.empty() && texts.empty() && boxes.empty() && keypoints.empty())
     throw Error("nothing to tokenize: give input files, --text, --boxes or --keypoints (see anytok tokenize --help)");
+  if (batch < 1) throw Error("--batch must be at least 1");
   if ((!boxes.empty() || !keypoints.empty()) && image_size.empty())
     throw Error("--boxes and --keypoints need --image-size W,H");
 
@@ -75,13 +80,30 @@ int run(int argc, char** argv) {
   auto add_text = [&](const std::optional<std::string>& input, const std::string& text) {
     records.push_back(make_record(input, Segment::text(models.text().encode(text)), format));
   };
+  std::vector<std::string> image_paths;
+  std::vector<size_t> image_slots;  // where each image's record goes
   for (const auto& path : inputs) {
     switch (kind_of(path)) {
       case FileKind::Text: add_text(path, read_file(path)); break;
-      case FileKind::Image: throw Error(cat(path, ": image tokenization needs an image model, which this build lacks"));
+      case FileKind::Image:
+        image_paths.push_back(path);
+        image_slots.push_back(records.size());
+        records.emplace_back();
+        break;
       case FileKind::Audio: throw Error(cat(path, ": audio tokenization needs an audio model, which this build lacks"));
       case FileKind::Unknown:
         throw Error(cat(path, ": unknown file type (text files end in .txt, .text or .md)"));
+    }
+  }
+  if (!image_paths.empty()) {
+    const std::string preprocess(image_preprocess_name(models.image_preprocess()));
+    auto images = tokenize_images(image_paths, models, batch);
+    for (size_t i = 0; i < images.size(); ++i) {
+      const TokenizedImage& image = images[i];
+      nlohmann::json& r = records[image_slots[i]];
+      r = make_record(image.path, Segment::image(image.grid_h, image.grid_w, image.codes), format);
+      r["size"] = {image.prepared.source_width, image.prepared.source_height};
+      r["preprocess"] = preprocess;
     }
   }
   for (const auto& text : texts) add_text(std::nullopt, text);
@@ -111,6 +133,6 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-Command tokenize_command() { return {"tokenize", "text, boxes and keypoints → tokens JSON Lines", run}; }
+Command tokenize_command() { return {"tokenize", "text, images, boxes and keypoints → tokens JSON Lines", run}; }
 
 }  // namespace anytok
