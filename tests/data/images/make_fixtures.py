@@ -18,9 +18,9 @@ It writes small image files and, in safetensors files, what each should become:
   F.interpolate(mode="bilinear", antialias=True) on the same input is stored beside it as an independent check.
 - quality.safetensors: skimage.metrics' PSNR and SSIM of two images.
 """
-import json
 import os
 import struct
+import sys
 import zlib
 
 import cv2
@@ -31,25 +31,14 @@ from PIL import Image
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "training"))
+from anytok_torch import safetensors_io  # noqa: E402
+
 f32 = np.float32
 
 
 def save_safetensors(path, tensors):
-    dtypes = {np.dtype(np.float64): "F64", np.dtype(np.float32): "F32", np.dtype(np.int64): "I64",
-              np.dtype(np.uint8): "U8"}
-    # Wider types first, so that every tensor stays aligned to its element size.
-    names = sorted(tensors, key=lambda n: (-tensors[n].dtype.itemsize, n))
-    header, blobs, offset = {}, [], 0
-    for name in names:
-        data = np.ascontiguousarray(tensors[name]).tobytes()
-        header[name] = {"dtype": dtypes[tensors[name].dtype], "shape": list(tensors[name].shape),
-                        "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as out:
-        out.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+    safetensors_io.save({name: torch.from_numpy(np.ascontiguousarray(t)) for name, t in tensors.items()}, path)
 
 
 def smooth_image(height, width, seed, channels=3, peak=255):
