@@ -8,7 +8,6 @@
 #include <cstring>
 
 #include "nn/error.h"
-#include "nn/thread_pool.h"
 
 namespace anytok {
 
@@ -31,7 +30,9 @@ std::vector<int64_t> Codebook::nearest(const float* vectors, int64_t count) cons
   // FAISS computes small batches as Σ(z − e)², other arithmetic than upstream's; the BLAS path computes
   // ‖z‖² + ‖e‖² − 2·z·e, which is upstream's. Threshold 0 takes that path for every batch.
   faiss::distance_compute_blas_threshold = 0;
-  omp_set_num_threads(ThreadPool::global().size());
+  // One OpenMP thread: the distance GEMM is OpenBLAS's, threaded as the pool is. A team of OpenMP threads would
+  // add little and keep spinning after the search, slowing whatever runs next.
+  omp_set_num_threads(1);
   std::vector<float> distances(static_cast<size_t>(count));
   std::vector<faiss::Index::idx_t> labels(static_cast<size_t>(count));
   index_->search(count, vectors, 1, distances.data(), labels.data());

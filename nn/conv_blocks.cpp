@@ -29,12 +29,8 @@ ResnetBlock ResnetBlock::load(const WeightSource& source, const std::string& nam
 }
 
 Tensor ResnetBlock::operator()(const Tensor& x) const {
-  Tensor h = norm1_(x);
-  silu_(h);
-  h = conv1_(h);
-  h = norm2_(h);
-  silu_(h);
-  h = conv2_(h);
+  Tensor h = conv1_(norm1_(x, true));
+  h = conv2_(norm2_(h, true));
   add_(h, has_shortcut_ ? shortcut_(x) : x);
   return h;
 }

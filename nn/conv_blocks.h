@@ -31,7 +31,8 @@ struct GroupNormLayer {
   float eps = 1e-6f;
 
   static GroupNormLayer load(const WeightSource& source, const std::string& name, int64_t channels);
-  Tensor operator()(const Tensor& x) const { return group_norm(x, groups, gamma, beta, eps); }
+  // With `swish`, x·sigmoid(x) follows in the same pass.
+  Tensor operator()(const Tensor& x, bool swish = false) const { return group_norm(x, groups, gamma, beta, eps, swish); }
 };
 
 // x + conv2(swish(norm2(conv1(swish(norm1(x)))))), with a 1×1 conv (nin_shortcut) on x when channels change.

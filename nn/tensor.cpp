@@ -1,11 +1,25 @@
 #include "nn/tensor.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <cstring>
 
 #include "nn/error.h"
 
 namespace anytok {
+namespace {
+
+// Network activations are tens of megabytes, freed and allocated again at every layer. By default glibc maps
+// each with mmap and unmaps it on free, so every layer's output is page-faulted and zeroed afresh on one thread,
+// which costs more than many of the layers themselves. Keeping freed memory in the heap reuses it instead.
+const bool kHeapTuned = [] {
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  return true;
+}();
+
+}  // namespace
 
 int64_t shape_numel(const Shape& shape) {
   int64_t n = 1;

@@ -207,9 +207,7 @@ Tensor VqganEncoder::operator()(const Tensor& images) const {
     if (level.downsample) h = (*level.downsample)(h);
   }
   h = mid_block_2_(mid_attn_(mid_block_1_(h)));
-  h = norm_out_(h);
-  silu_(h);
-  return quant_conv_(conv_out_(h));
+  return quant_conv_(conv_out_(norm_out_(h, true)));
 }
 
 VqganDecoder::VqganDecoder(const VqganConfig& c, const WeightSource& w) {
@@ -250,9 +248,7 @@ Tensor VqganDecoder::operator()(const Tensor& zq) const {
     }
     if (level->upsample) h = (*level->upsample)(h);
   }
-  h = norm_out_(h);
-  silu_(h);
-  return conv_out_(h);
+  return conv_out_(norm_out_(h, true));
 }
 
 Tensor to_channels_last(const Tensor& x) {

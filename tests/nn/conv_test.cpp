@@ -1,6 +1,7 @@
 // Convolution-network ops against naive references on random data.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "nn/conv.h"
@@ -42,7 +43,7 @@ void check_close(const Tensor& a, const Tensor& b, double eps) {
 
 }  // namespace
 
-TEST_CASE("conv2d matches the naive loop for kernels, strides, paddings and odd sizes") {
+TEST_CASE("conv2d matches the naive loop for kernels, strides, paddings, odd sizes and each path") {
   ThreadPool::set_threads(2);
   struct Case {
     Shape x, w;
@@ -51,9 +52,13 @@ TEST_CASE("conv2d matches the naive loop for kernels, strides, paddings and odd 
   };
   const Case cases[] = {{{2, 3, 9, 7}, {5, 3, 3, 3}, 1, Padding2d::same(1)},
                         {{1, 4, 8, 8}, {6, 4, 3, 3}, 2, {0, 1, 0, 1}},  // taming's Downsample
-                        {{2, 8, 5, 6}, {3, 8, 1, 1}, 1, {}},
+                        {{2, 8, 5, 6}, {5, 8, 1, 1}, 1, {}},
+                        {{1, 16, 40, 50}, {24, 16, 1, 1}, 1, {}},  // pointwise, several row tiles
                         {{1, 2, 11, 4}, {2, 2, 3, 1}, 2, {2, 0, 1, 1}},
-                        {{1, 3, 300, 40}, {4, 3, 3, 3}, 1, Padding2d::same(1)}};  // several row tiles
+                        {{1, 3, 300, 40}, {6, 3, 3, 3}, 1, Padding2d::same(1)},  // several row tiles
+                        {{2, 40, 9, 13}, {3, 40, 3, 3}, 1, Padding2d::same(1)},   // few outputs: direct
+                        {{1, 5, 6, 7}, {2, 5, 3, 2}, 1, {2, 0, 1, 3}},            // direct, uneven
+                        {{2, 24, 16, 14}, {20, 24, 3, 3}, 1, {1, 0, 0, 1}}};  // Winograd
   uint32_t seed = 10;
   for (const Case& c : cases) {
     Tensor x = random_tensor(c.x, seed++), w = random_tensor(c.w, seed++), b = random_tensor({c.w[0]}, seed++);
@@ -61,6 +66,62 @@ TEST_CASE("conv2d matches the naive loop for kernels, strides, paddings and odd 
     check_close(conv2d(x, w, Tensor(), c.stride, c.pad), naive_conv2d(x, w, Tensor(), c.stride, c.pad), 1e-4);
   }
   CHECK_THROWS_AS(conv2d(random_tensor({1, 3, 4, 4}, 1), random_tensor({2, 4, 3, 3}, 2), Tensor(), 1, {}), Error);
+}
+
+double max_abs_diff(const Tensor& a, const Tensor& b) {
+  REQUIRE(a.shape() == b.shape());
+  double m = 0;
+  for (int64_t i = 0; i < a.numel(); ++i) m = std::max(m, std::abs(double(a[i]) - b[i]));
+  return m;
+}
+
+TEST_CASE("Winograd 3×3 convolution matches the naive loop on realistic channel counts and ragged tiles") {
+  struct Case {
+    Shape x;
+    int64_t cout;
+    Padding2d pad;
+  };
+  // Odd sizes leave partial 2×2 tiles at the right and bottom; images narrower than a group of 16 tiles put
+  // several rows, and images, in one group; output channels not a multiple of the 12-row panels leave partial
+  // panels; the last case has more tiles than one block holds.
+  const Case cases[] = {{{2, 3, 9, 7}, 5, Padding2d::same(1)},      {{3, 16, 13, 5}, 24, Padding2d::same(1)},
+                        {{2, 128, 17, 19}, 128, Padding2d::same(1)}, {{1, 256, 9, 11}, 256, Padding2d::same(1)},
+                        {{1, 512, 10, 6}, 64, Padding2d::same(1)},   {{2, 64, 7, 10}, 512, {0, 2, 1, 0}},
+                        {{1, 32, 1, 1}, 8, Padding2d::same(1)},      {{1, 16, 6, 5}, 16, {3, 1, 5, 2}},
+                        {{2, 24, 150, 90}, 16, Padding2d::same(1)}};
+  uint32_t seed = 50;
+  double worst = 0;
+  for (const Case& c : cases) {
+    CAPTURE(shape_to_string(c.x));
+    // Weights at PyTorch's initialisation scale, so that outputs are O(1) as in a trained network.
+    const float scale = 1.0f / std::sqrt(9.0f * c.x[1]);
+    Tensor x = random_tensor(c.x, seed++), w = random_tensor({c.cout, c.x[1], 3, 3}, seed++, scale);
+    Tensor b = random_tensor({c.cout}, seed++, 0.1f);
+    for (const Tensor& bias : {b, Tensor()}) {
+      const Tensor expected = naive_conv2d(x, w, bias, 1, c.pad);
+      for (int threads : {1, 2}) {
+        ThreadPool::set_threads(threads);
+        const double err = max_abs_diff(conv2d_winograd(x, w, bias, c.pad), expected);
+        CHECK(err < 1e-5);
+        worst = std::max(worst, err);
+      }
+    }
+  }
+  MESSAGE("Winograd F(2x2,3x3): max abs error vs the naive loop (double) " << worst);
+}
+
+TEST_CASE("conv2d uses Winograd for 3×3 stride-1 layers and never reuses a stale transformed filter") {
+  ThreadPool::set_threads(2);
+  Tensor x = random_tensor({1, 32, 20, 20}, 60), b = random_tensor({48}, 61);
+  for (uint32_t seed = 62; seed < 66; ++seed) {  // freed and reallocated weights may land at the same address
+    Tensor w = random_tensor({48, 32, 3, 3}, seed, 0.06f);
+    Tensor expected = naive_conv2d(x, w, b, 1, Padding2d::same(1));
+    CHECK(max_abs_diff(conv2d(x, w, b, 1, Padding2d::same(1)), expected) < 2e-5);
+    CHECK(max_abs_diff(conv2d(x, w, b, 1, Padding2d::same(1)), expected) < 2e-5);  // from the cache
+    w[7] += 1.0f;  // changed in place
+    CHECK(max_abs_diff(conv2d(x, w, b, 1, Padding2d::same(1)), naive_conv2d(x, w, b, 1, Padding2d::same(1))) < 2e-5);
+  }
+  CHECK_THROWS_AS(conv2d_winograd(x, random_tensor({4, 32, 1, 1}, 1), Tensor(), {}), Error);
 }
 
 TEST_CASE("group_norm normalises each group over its channels and positions") {
@@ -82,6 +143,16 @@ TEST_CASE("group_norm normalises each group over its channels and positions") {
       }
     }
   CHECK_THROWS_AS(group_norm(x, 5, g, b, 1e-6f), Error);
+}
+
+TEST_CASE("group_norm with silu equals group_norm, then x·sigmoid(x)") {
+  // gamma up to ±100 sends the normalised values far into both tails of the sigmoid (and past exp's range).
+  Tensor x = random_tensor({2, 64, 7, 9}, 23, 3.0f), g = random_tensor({64}, 24, 30.0f), b = random_tensor({64}, 25);
+  Tensor plain = group_norm(x, 32, g, b, 1e-6f), fused = group_norm(x, 32, g, b, 1e-6f, true);
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    const double v = plain[i], expected = v / (1 + std::exp(-v));
+    REQUIRE(fused[i] == doctest::Approx(expected).epsilon(1e-6).scale(1e-24));  // relative, bar the far tail
+  }
 }
 
 TEST_CASE("nearest upsampling repeats each pixel in a 2×2 square") {
