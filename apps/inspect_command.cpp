@@ -22,12 +22,6 @@ const char* kUsage =
     "are used, the perplexity of their distribution (the number of equally used codes with the same entropy)\n"
     "and the most used codes.";
 
-std::string list(const std::vector<int64_t>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
-  return s + "]";
-}
-
 void describe_model(const std::string& dir, const VqganConfig& c) {
   VqganCheckpoint checkpoint(dir, c);
   const char* keys[] = {"taming", "unified-io-2", "diffusers"};
@@ -42,8 +36,8 @@ void describe_model(const std::string& dir, const VqganConfig& c) {
   std::cout << "image model " << dir << "\n"
             << "  VQ-GAN f" << c.factor() << ": " << c.resolution << "² → " << grid << "×" << grid << " codes, preprocess "
             << c.preprocess << "\n"
-            << "  ch " << c.ch << ", ch_mult " << list(c.ch_mult) << ", " << c.num_res_blocks << " res blocks, attention at "
-            << list(c.attn_resolutions) << ", z_channels " << c.z_channels << "\n"
+            << "  ch " << c.ch << ", ch_mult " << shape_to_string(c.ch_mult) << ", " << c.num_res_blocks << " res blocks, attention at "
+            << shape_to_string(c.attn_resolutions) << ", z_channels " << c.z_channels << "\n"
             << "  codebook " << c.n_embed << " codes × " << c.embed_dim << " dims\n"
             << "  checkpoint: " << keys[static_cast<int>(checkpoint.keys())] << " key names"
             << (checkpoint.prefix().empty() ? std::string() : " under " + checkpoint.prefix()) << ", " << tensors
