@@ -65,6 +65,16 @@ class Upsample(nn.Module):
         return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
 
 
+def run_level(level, h, resample):
+    """One resolution level: its blocks, each followed by its attention where the level has any, then the
+    level's down- or upsampling if it has one."""
+    for j, block in enumerate(level.block):
+        h = block(h)
+        if len(level.attn):
+            h = level.attn[j](h)
+    return getattr(level, resample)(h) if hasattr(level, resample) else h
+
+
 class Encoder(nn.Module):
     def __init__(self, ch, ch_mult, num_res_blocks, attn_resolutions, resolution, z_channels, in_channels=3, **_):
         super().__init__()
@@ -92,12 +102,7 @@ class Encoder(nn.Module):
     def forward(self, x):
         h = self.conv_in(x)
         for level in self.down:
-            for j, block in enumerate(level.block):
-                h = block(h)
-                if len(level.attn):
-                    h = level.attn[j](h)
-            if hasattr(level, "downsample"):
-                h = level.downsample(h)
+            h = run_level(level, h, "downsample")
         h = self.mid.block_2(self.mid.attn_1(self.mid.block_1(h)))
         return self.conv_out(F.silu(self.norm_out(h)))
 
@@ -131,12 +136,7 @@ class Decoder(nn.Module):
     def forward(self, z):
         h = self.mid.block_2(self.mid.attn_1(self.mid.block_1(self.conv_in(z))))
         for level in reversed(self.up):
-            for j, block in enumerate(level.block):
-                h = block(h)
-                if len(level.attn):
-                    h = level.attn[j](h)
-            if hasattr(level, "upsample"):
-                h = level.upsample(h)
+            h = run_level(level, h, "upsample")
         return self.conv_out(F.silu(self.norm_out(h)))
 
 
