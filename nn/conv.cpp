@@ -6,10 +6,8 @@
 #endif
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <cstring>
-#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -57,8 +55,6 @@ constexpr int kM = 2, kN = 4;   // output and input tile sides
 constexpr int64_t kGroup = 16;  // tiles transformed together, q innermost: one 64-byte line of V or M per point
 // Bytes of transformed input and output (V and M) per block of tiles that one thread takes through all three steps.
 constexpr int64_t kBlockBytes = int64_t{2} << 20;
-// Transformed filters kept across calls, at most: a bound for processes that load many models.
-constexpr size_t kFilterCacheBytes = size_t{1} << 30;
 
 // Bᵀ·d for one column or row d of an input tile.
 [[gnu::always_inline]] inline void input_transform(const float (&d)[kN], float (&t)[kN]) {
@@ -117,57 +113,6 @@ std::vector<float> transform_filter(const Tensor& weight) {
                 gg[i][0] * g_matrix[j][0] + gg[i][1] * g_matrix[j][1] + gg[i][2] * g_matrix[j][2]);
       }
   });
-  return u;
-}
-
-// A fingerprint of the weights, so that a cache entry is never reused for other values at the same address
-// (freed and reallocated, or overwritten in place). Four independent lanes keep it at memory speed.
-uint64_t content_hash(const float* data, int64_t count) {
-  uint64_t lanes[4] = {1, 2, 3, 4};
-  int64_t i = 0;
-  for (; i + 8 <= count; i += 8)
-    for (int l = 0; l < 4; ++l) {
-      uint64_t word;
-      std::memcpy(&word, data + i + 2 * l, sizeof word);
-      lanes[l] = (lanes[l] ^ word) * 0x100000001b3ull;
-    }
-  uint64_t h = static_cast<uint64_t>(count);
-  for (; i < count; ++i) {
-    uint32_t word;
-    std::memcpy(&word, data + i, sizeof word);
-    h = (h ^ word) * 0x100000001b3ull;
-  }
-  for (uint64_t lane : lanes) h = (h ^ lane ^ (lane >> 29)) * 0x9e3779b97f4a7c15ull;
-  return h;
-}
-
-// U for `weight`, from the cache when its address, shape and contents match an entry.
-std::shared_ptr<const std::vector<float>> cached_filter(const Tensor& weight) {
-  struct Entry {
-    const float* data;
-    Shape shape;
-    uint64_t hash;
-    std::shared_ptr<const std::vector<float>> u;
-  };
-  static std::mutex mutex;
-  static std::vector<Entry> cache;  // oldest first
-  static size_t bytes = 0;
-  const uint64_t hash = content_hash(weight.data(), weight.numel());
-  std::lock_guard lock(mutex);
-  auto it = std::find_if(cache.begin(), cache.end(),
-                         [&](const Entry& e) { return e.data == weight.data() && e.shape == weight.shape(); });
-  if (it != cache.end()) {
-    if (it->hash == hash) return it->u;
-    bytes -= it->u->size() * sizeof(float);
-    cache.erase(it);
-  }
-  auto u = std::make_shared<const std::vector<float>>(transform_filter(weight));
-  bytes += u->size() * sizeof(float);
-  cache.push_back({weight.data(), weight.shape(), hash, u});
-  while (bytes > kFilterCacheBytes && cache.size() > 1) {
-    bytes -= cache.front().u->size() * sizeof(float);
-    cache.erase(cache.begin());
-  }
   return u;
 }
 
@@ -370,15 +315,25 @@ ANYTOK_SIMD_CLONES void direct_rows(const Tensor& x, const Tensor& weight, const
 
 }  // namespace
 
-Tensor conv2d_winograd(const Tensor& x, const Tensor& weight, const Tensor& bias, Padding2d pad) {
+WinogradFilter winograd_filter(const Tensor& weight) {
+  if (weight.rank() != 4 || weight.dim(2) != 3 || weight.dim(3) != 3)
+    throw Error(cat("winograd_filter: weight ", weight.shape(), " is not [Cout, Cin, 3, 3]"));
+  return {weight.shape(), transform_filter(weight)};
+}
+
+Tensor conv2d_winograd(const Tensor& x, const Tensor& weight, const Tensor& bias, Padding2d pad,
+                       const WinogradFilter* filter) {
   check_conv_args(x, weight, bias, 1, pad);
   if (weight.dim(2) != 3 || weight.dim(3) != 3) throw Error(cat("conv2d_winograd: weight ", weight.shape(), " is not 3×3"));
   const int64_t n = x.dim(0), cin = x.dim(1), h = x.dim(2), w = x.dim(3), cout = weight.dim(0);
   const int64_t ho = h + pad.top + pad.bottom - 2, wo = w + pad.left + pad.right - 2;
   const int64_t th = (ho + kM - 1) / kM, tw = (wo + kM - 1) / kM;
-  const auto u = cached_filter(weight);
+  if (filter && filter->shape != weight.shape())
+    throw Error(cat("conv2d: Winograd filter of ", filter->shape, " given for weight ", weight.shape()));
+  std::vector<float> transformed;
+  const float* u = filter ? filter->u.data() : (transformed = transform_filter(weight)).data();
   Tensor y({n, cout, ho, wo});
-  const Winograd p{x.data(), y.data(), u->data(), bias.empty() ? nullptr : bias.data(), cin, cout, h, w, ho, wo, th,
+  const Winograd p{x.data(), y.data(), u, bias.empty() ? nullptr : bias.data(), cin, cout, h, w, ho, wo, th,
                    tw, n * th * tw, pad};
   // Tiles per block: as many as fit kBlockBytes, and no more than leave every thread two blocks; but at least two
   // groups, for the product's full-width panels and to read U (which each block reads whole) less often.
@@ -394,13 +349,14 @@ Tensor conv2d_winograd(const Tensor& x, const Tensor& weight, const Tensor& bias
   return y;
 }
 
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride, Padding2d pad) {
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride, Padding2d pad,
+              const WinogradFilter* filter) {
   check_conv_args(x, weight, bias, stride, pad);
   const int64_t n = x.dim(0), cin = x.dim(1), h = x.dim(2), w = x.dim(3);
   const int64_t cout = weight.dim(0), kh = weight.dim(2), kw = weight.dim(3);
   const int64_t ho = (h + pad.top + pad.bottom - kh) / stride + 1, wo = (w + pad.left + pad.right - kw) / stride + 1;
   if (kh == 3 && kw == 3 && stride == 1 && winograd_pays(n * ((ho + kM - 1) / kM) * ((wo + kM - 1) / kM), cin, cout))
-    return conv2d_winograd(x, weight, bias, pad);
+    return conv2d_winograd(x, weight, bias, pad, filter);
   Tensor y({n, cout, ho, wo});
   if (stride == 1 && cout <= kDirectMaxOutputs) {
     ThreadPool::global().parallel_for(n * ho, [&](int64_t begin, int64_t end) {

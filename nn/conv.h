@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "nn/tensor.h"
 
@@ -12,16 +13,26 @@ struct Padding2d {
   static Padding2d same(int64_t p) { return {p, p, p, p}; }
 };
 
+// Winograd F(2×2, 3×3)'s transform of a [Cout, Cin, 3, 3] weight (16/9 its size), made once per layer so that
+// calls need not redo it.
+struct WinogradFilter {
+  Shape shape;           // of the weight it was made from
+  std::vector<float> u;  // U[k][o][c] = (G g Gᵀ)[k], with zeros past the end for the product kernel's last panel
+};
+WinogradFilter winograd_filter(const Tensor& weight);
+
 // x [N, Cin, H, W], weight [Cout, Cin, kh, kw], bias [Cout] or empty → [N, Cout, Ho, Wo], zero padding.
 // 3×3 stride-1 kernels with enough channels and positions go through conv2d_winograd; a few output channels at
 // stride 1 are computed directly; the rest is lowered to GEMM over tiles of output rows, so the unfolded input
 // never exceeds a few megabytes.
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride, Padding2d padding);
+// `filter`, when given, is winograd_filter(weight), used if the Winograd path is taken.
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride, Padding2d padding,
+              const WinogradFilter* filter = nullptr);
 
 // The same for a 3×3 kernel at stride 1, by Winograd's F(2×2, 3×3): 2.25× fewer multiplies, with rounding close
-// to im2col's. The transformed weights (16/9 the size of the weights) are cached per weight tensor, by address and
-// contents, so repeated calls with the same tensor do not redo them.
-Tensor conv2d_winograd(const Tensor& x, const Tensor& weight, const Tensor& bias, Padding2d padding);
+// to im2col's. Without `filter`, the weight is transformed for this call alone.
+Tensor conv2d_winograd(const Tensor& x, const Tensor& weight, const Tensor& bias, Padding2d padding,
+                       const WinogradFilter* filter = nullptr);
 
 // GroupNorm over x [N, C, ...]: each of `groups` channel groups is normalised over its channels and positions
 // with the biased variance, then scaled per channel (PyTorch's nn.GroupNorm). With `silu`, x·sigmoid(x) follows in

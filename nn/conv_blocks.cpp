@@ -10,7 +10,10 @@ namespace anytok {
 
 Conv2dLayer Conv2dLayer::load(const WeightSource& source, const std::string& name, int64_t in, int64_t out,
                               int64_t kernel, int64_t stride, Padding2d padding) {
-  return {source(name + ".weight", {out, in, kernel, kernel}), source(name + ".bias", {out}), stride, padding};
+  Conv2dLayer layer{source(name + ".weight", {out, in, kernel, kernel}), source(name + ".bias", {out}), stride, padding,
+                    nullptr};
+  if (kernel == 3 && stride == 1) layer.winograd = std::make_shared<const WinogradFilter>(winograd_filter(layer.weight));
+  return layer;
 }
 
 GroupNormLayer GroupNormLayer::load(const WeightSource& source, const std::string& name, int64_t channels) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "nn/conv.h"
@@ -18,10 +19,11 @@ struct Conv2dLayer {
   Tensor weight, bias;  // [Cout, Cin, k, k], [Cout]
   int64_t stride = 1;
   Padding2d padding;
+  std::shared_ptr<const WinogradFilter> winograd;  // for 3×3 stride-1 layers, made at load
 
   static Conv2dLayer load(const WeightSource& source, const std::string& name, int64_t in, int64_t out, int64_t kernel,
                           int64_t stride, Padding2d padding);
-  Tensor operator()(const Tensor& x) const { return conv2d(x, weight, bias, stride, padding); }
+  Tensor operator()(const Tensor& x) const { return conv2d(x, weight, bias, stride, padding, winograd.get()); }
 };
 
 // GroupNorm(32 groups, eps 1e-6) as taming's Normalize.

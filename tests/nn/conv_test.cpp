@@ -110,17 +110,22 @@ TEST_CASE("Winograd 3×3 convolution matches the naive loop on realistic channel
   MESSAGE("Winograd F(2x2,3x3): max abs error vs the naive loop (double) " << worst);
 }
 
-TEST_CASE("conv2d uses Winograd for 3×3 stride-1 layers and never reuses a stale transformed filter") {
+TEST_CASE("conv2d takes a prepared Winograd filter, and layers prepare theirs at load") {
   ThreadPool::set_threads(2);
   Tensor x = random_tensor({1, 32, 20, 20}, 60), b = random_tensor({48}, 61);
-  for (uint32_t seed = 62; seed < 66; ++seed) {  // freed and reallocated weights may land at the same address
-    Tensor w = random_tensor({48, 32, 3, 3}, seed, 0.06f);
-    Tensor expected = naive_conv2d(x, w, b, 1, Padding2d::same(1));
-    CHECK(max_abs_diff(conv2d(x, w, b, 1, Padding2d::same(1)), expected) < 2e-5);
-    CHECK(max_abs_diff(conv2d(x, w, b, 1, Padding2d::same(1)), expected) < 2e-5);  // from the cache
-    w[7] += 1.0f;  // changed in place
-    CHECK(max_abs_diff(conv2d(x, w, b, 1, Padding2d::same(1)), naive_conv2d(x, w, b, 1, Padding2d::same(1))) < 2e-5);
-  }
+  Tensor w = random_tensor({48, 32, 3, 3}, 62, 0.06f);
+  const Tensor expected = naive_conv2d(x, w, b, 1, Padding2d::same(1));
+  const WinogradFilter filter = winograd_filter(w);
+  CHECK(max_abs_diff(conv2d(x, w, b, 1, Padding2d::same(1), &filter), expected) < 2e-5);
+  CHECK(max_abs_diff(conv2d(x, w, b, 1, Padding2d::same(1)), expected) < 2e-5);  // transformed for the call
+  uint32_t seed = 70;
+  WeightSource source = [&](const std::string&, const Shape& shape) { return random_tensor(shape, seed++, 0.06f); };
+  Conv2dLayer layer = Conv2dLayer::load(source, "conv", 32, 48, 3, 1, Padding2d::same(1));
+  REQUIRE(layer.winograd);
+  CHECK(max_abs_diff(layer(x), naive_conv2d(x, layer.weight, layer.bias, 1, Padding2d::same(1))) < 2e-5);
+  CHECK(!Conv2dLayer::load(source, "down", 32, 32, 3, 2, {0, 1, 0, 1}).winograd);
+  const WinogradFilter other = winograd_filter(random_tensor({16, 32, 3, 3}, 1));
+  CHECK_THROWS_AS(conv2d(x, w, b, 1, Padding2d::same(1), &other), Error);
   CHECK_THROWS_AS(conv2d_winograd(x, random_tensor({4, 32, 1, 1}, 1), Tensor(), {}), Error);
 }
 
