@@ -19,6 +19,9 @@ namespace anytok {
 
 namespace po = boost::program_options;
 
+// Columns of `--help` output: wide enough that option descriptions stay on one or two lines.
+constexpr unsigned kHelpWidth = 110;
+
 struct Command {
   std::string name;
   std::string summary;                                // one line for `anytok --help`

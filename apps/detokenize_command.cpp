@@ -49,7 +49,7 @@ ContentRegion record_content_region(const json& r, const VqganConfig& config, in
 int run(int argc, char** argv) {
   ModelOptions models;
   std::string input = "-", output;
-  po::options_description options("options");
+  po::options_description options("options", kHelpWidth, kHelpWidth / 2);
   options.add_options()
       ("input", po::value(&input)->value_name("FILE"), "tokens JSON Lines file, or - for standard input")
       ("output,o", po::value(&output)->value_name("OUT"), "write here instead of standard output");

@@ -47,7 +47,7 @@ void describe_model(const std::string& dir, const VqganConfig& c) {
 int run(int argc, char** argv) {
   ModelOptions models;
   std::string tokens;
-  po::options_description options("options");
+  po::options_description options("options", kHelpWidth, kHelpWidth / 2);
   options.add_options()("input", po::value(&tokens)->value_name("FILE"), "tokens JSON Lines file");
   models.add_to(options);
   po::positional_options_description positional;

@@ -25,7 +25,7 @@ int run(int argc, char** argv) {
   std::vector<std::string> inputs;
   std::string output;
   int64_t batch = 8;
-  po::options_description options("options");
+  po::options_description options("options", kHelpWidth, kHelpWidth / 2);
   options.add_options()
       ("input", po::value(&inputs)->value_name("IMAGE"), "images")
       ("batch", po::value(&batch)->value_name("N")->default_value(8), "images per network pass")

@@ -52,7 +52,7 @@ int run(int argc, char** argv) {
   std::vector<std::string> inputs, texts;
   std::string boxes, keypoints, image_size, convention, output;
   int64_t batch = 8;
-  po::options_description options("options");
+  po::options_description options("options", kHelpWidth, kHelpWidth / 2);
   options.add_options()
       ("input", po::value(&inputs)->value_name("FILE"), "input files")
       ("text", po::value(&texts)->value_name("STR"), "a text to tokenize (repeatable)")

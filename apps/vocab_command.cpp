@@ -55,7 +55,7 @@ void print_table(const VocabularyLayout& v, std::ostream& out) {
 int run(int argc, char** argv) {
   ModelOptions models;
   bool as_json = false;
-  po::options_description options("options");
+  po::options_description options("options", kHelpWidth, kHelpWidth / 2);
   options.add_options()("json", po::bool_switch(&as_json), "print the layout as JSON");
   models.add_to(options);
   po::variables_map vm;
