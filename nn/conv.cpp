@@ -417,6 +417,61 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
   return y;
 }
 
+Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t dilation) {
+  if (x.rank() != 3 || weight.rank() != 3 || weight.dim(1) != x.dim(1))
+    throw Error(cat("conv1d: input ", x.shape(), " and weight ", weight.shape(), " do not match"));
+  const int64_t n = x.dim(0), cin = x.dim(1), length = x.dim(2), cout = weight.dim(0), k = weight.dim(2);
+  if (!bias.empty() && bias.numel() != cout) throw Error(cat("conv1d: bias ", bias.shape(), " does not match ", cout, " outputs"));
+  if (stride < 1 || dilation < 1) throw Error("conv1d: stride and dilation must be positive");
+  const int64_t span = dilation * (k - 1) + 1;
+  if (length < span) throw Error(cat("conv1d: input ", x.shape(), " is shorter than the kernel's span ", span));
+  const int64_t out_length = (length - span) / stride + 1;
+  Tensor y({n, cout, out_length});
+  // One GEMM per sequence, threaded by OpenBLAS: audio batches are small and sequences long.
+  std::vector<float> unfolded(static_cast<size_t>(cin * k * out_length));
+  for (int64_t b = 0; b < n; ++b) {
+    // unfolded[(c, j), t] = x[b, c, t·stride + j·dilation]
+    for (int64_t c = 0; c < cin; ++c)
+      for (int64_t j = 0; j < k; ++j) {
+        const float* src = x.data() + (b * cin + c) * length + j * dilation;
+        float* dst = unfolded.data() + (c * k + j) * out_length;
+        for (int64_t t = 0; t < out_length; ++t) dst[t] = src[t * stride];
+      }
+    float* out = y.data() + b * cout * out_length;
+    for (int64_t o = 0; o < cout; ++o) std::fill(out + o * out_length, out + (o + 1) * out_length, bias.empty() ? 0.0f : bias[o]);
+    gemm(false, false, cout, out_length, cin * k, 1.0f, weight.data(), cin * k, unfolded.data(), out_length, 1.0f, out,
+         out_length);
+  }
+  return y;
+}
+
+Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride) {
+  if (x.rank() != 3 || weight.rank() != 3 || weight.dim(0) != x.dim(1))
+    throw Error(cat("conv_transpose1d: input ", x.shape(), " and weight ", weight.shape(), " do not match"));
+  const int64_t n = x.dim(0), cin = x.dim(1), length = x.dim(2), cout = weight.dim(1), k = weight.dim(2);
+  if (!bias.empty() && bias.numel() != cout)
+    throw Error(cat("conv_transpose1d: bias ", bias.shape(), " does not match ", cout, " outputs"));
+  if (stride < 1) throw Error("conv_transpose1d: stride must be positive");
+  const int64_t out_length = (length - 1) * stride + k;
+  Tensor y({n, cout, out_length});
+  std::vector<float> columns(static_cast<size_t>(cout * k * length));
+  for (int64_t b = 0; b < n; ++b) {
+    // columns[(o, j), t] = Σ_c weight[c, o, j]·x[b, c, t], then each lands at output position t·stride + j.
+    gemm(true, false, cout * k, length, cin, 1.0f, weight.data(), cout * k, x.data() + b * cin * length, length, 0.0f,
+         columns.data(), length);
+    float* out = y.data() + b * cout * out_length;
+    for (int64_t o = 0; o < cout; ++o) {
+      float* row = out + o * out_length;
+      std::fill(row, row + out_length, bias.empty() ? 0.0f : bias[o]);
+      for (int64_t j = 0; j < k; ++j) {
+        const float* col = columns.data() + (o * k + j) * length;
+        for (int64_t t = 0; t < length; ++t) row[t * stride + j] += col[t];
+      }
+    }
+  }
+  return y;
+}
+
 namespace {
 
 // Mean and biased variance of p[0, n), one pass in double lanes that the compiler vectorises (a single

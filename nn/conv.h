@@ -34,6 +34,14 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
 Tensor conv2d_winograd(const Tensor& x, const Tensor& weight, const Tensor& bias, Padding2d padding,
                        const WinogradFilter* filter = nullptr);
 
+// x [N, Cin, L], weight [Cout, Cin, K], bias [Cout] or empty → [N, Cout, (L − dilation·(K−1) − 1)/stride + 1].
+// No padding: callers pad first, as audio codecs choose their own padding (reflect, causal, extra at the end).
+Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t dilation);
+
+// x [N, Cin, L], weight [Cin, Cout, K] (PyTorch's ConvTranspose1d layout), bias [Cout] or empty
+// → [N, Cout, (L − 1)·stride + K], untrimmed.
+Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride);
+
 // GroupNorm over x [N, C, ...]: each of `groups` channel groups is normalised over its channels and positions
 // with the biased variance, then scaled per channel (PyTorch's nn.GroupNorm). With `silu`, x·sigmoid(x) follows in
 // the same pass, saving a full read and write of the tensor where a norm feeds a swish (taming's ResnetBlock).

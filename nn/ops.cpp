@@ -98,6 +98,10 @@ void silu_(Tensor& x) {
   for_each_element(x, [](float v) { return v / (1.0f + std::exp(-v)); });
 }
 
+void elu_(Tensor& x, float alpha) {
+  for_each_element(x, [alpha](float v) { return v > 0 ? v : alpha * std::expm1(v); });
+}
+
 void add_(Tensor& a, const Tensor& b) {
   if (a.shape() != b.shape()) throw Error(cat("add: shapes ", a.shape(), " and ", b.shape(), " differ"));
   float* p = a.data();

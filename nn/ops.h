@@ -19,6 +19,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, floa
 void relu_(Tensor& x);
 void gelu_(Tensor& x);  // the exact form, 0.5·x·(1 + erf(x/√2)), PyTorch's default
 void silu_(Tensor& x);  // x·sigmoid(x), also called swish
+void elu_(Tensor& x, float alpha = 1.0f);  // x > 0 ? x : α·(eˣ − 1)
 
 // a += b, same shapes.
 void add_(Tensor& a, const Tensor& b);

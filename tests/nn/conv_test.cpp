@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "nn/conv.h"
@@ -202,4 +203,52 @@ TEST_CASE("AttnBlock equals single-head attention computed naively") {
   Tensor expected = proj(pw, pb, att);
   for (int64_t i = 0; i < x.numel(); ++i) expected[i] += x[i];
   check_close(y, expected, 1e-4);
+}
+
+TEST_CASE("conv1d matches the naive loop for strides and dilations") {
+  ThreadPool::set_threads(2);
+  struct Case {
+    int64_t n, cin, cout, length, k, stride, dilation;
+  };
+  uint32_t seed = 200;
+  for (const Case& c : {Case{2, 3, 5, 40, 7, 1, 1}, Case{1, 8, 4, 33, 3, 1, 9}, Case{3, 4, 6, 50, 8, 4, 1},
+                        Case{1, 2, 3, 7, 7, 2, 1}}) {
+    Tensor x = random_tensor({c.n, c.cin, c.length}, seed++), w = random_tensor({c.cout, c.cin, c.k}, seed++);
+    Tensor b = random_tensor({c.cout}, seed++);
+    const int64_t out = (c.length - c.dilation * (c.k - 1) - 1) / c.stride + 1;
+    Tensor expected({c.n, c.cout, out});
+    for (int64_t bi = 0; bi < c.n; ++bi)
+      for (int64_t o = 0; o < c.cout; ++o)
+        for (int64_t t = 0; t < out; ++t) {
+          double s = b[o];
+          for (int64_t ch = 0; ch < c.cin; ++ch)
+            for (int64_t j = 0; j < c.k; ++j)
+              s += double(w[(o * c.cin + ch) * c.k + j]) * x[(bi * c.cin + ch) * c.length + t * c.stride + j * c.dilation];
+          expected[(bi * c.cout + o) * out + t] = static_cast<float>(s);
+        }
+    check_close(conv1d(x, w, b, c.stride, c.dilation), expected, 1e-4);
+  }
+  CHECK_THROWS_AS(conv1d(random_tensor({1, 2, 4}, 1), random_tensor({3, 2, 5}, 2), Tensor(), 1, 1), Error);
+}
+
+TEST_CASE("conv_transpose1d matches the naive scatter, untrimmed") {
+  uint32_t seed = 300;
+  for (auto [n, cin, cout, length, k, stride] : {std::array<int64_t, 6>{2, 4, 3, 9, 8, 4}, {1, 5, 2, 6, 3, 1},
+                                                 {1, 3, 3, 5, 2, 3}}) {
+    Tensor x = random_tensor({n, cin, length}, seed++), w = random_tensor({cin, cout, k}, seed++);
+    Tensor b = random_tensor({cout}, seed++);
+    const int64_t out = (length - 1) * stride + k;
+    std::vector<double> acc(static_cast<size_t>(n * cout * out));
+    for (int64_t bi = 0; bi < n; ++bi)
+      for (int64_t o = 0; o < cout; ++o) {
+        for (int64_t t = 0; t < out; ++t) acc[(bi * cout + o) * out + t] = b[o];
+        for (int64_t ch = 0; ch < cin; ++ch)
+          for (int64_t t = 0; t < length; ++t)
+            for (int64_t j = 0; j < k; ++j)
+              acc[(bi * cout + o) * out + t * stride + j] += double(x[(bi * cin + ch) * length + t]) * w[(ch * cout + o) * k + j];
+      }
+    Tensor expected({n, cout, out});
+    for (int64_t i = 0; i < expected.numel(); ++i) expected[i] = static_cast<float>(acc[i]);
+    check_close(conv_transpose1d(x, w, b, stride), expected, 1e-4);
+  }
 }

@@ -76,15 +76,17 @@ TEST_CASE("layer_norm normalises each row with the biased variance") {
 
 TEST_CASE("activations match their definitions") {
   Tensor x = random_tensor({1000}, 12, 4.0f);
-  Tensor r = x.clone(), g = x.clone(), s = x.clone();
+  Tensor r = x.clone(), g = x.clone(), s = x.clone(), e = x.clone();
   relu_(r);
   gelu_(g);
   silu_(s);
+  elu_(e, 0.7f);
   for (int64_t i = 0; i < x.numel(); ++i) {
     double v = x[i];
     CHECK(r[i] == doctest::Approx(v > 0 ? v : 0));
     CHECK(g[i] == doctest::Approx(0.5 * v * (1 + std::erf(v / std::sqrt(2.0)))).epsilon(1e-5));
     CHECK(s[i] == doctest::Approx(v / (1 + std::exp(-v))).epsilon(1e-5));
+    CHECK(e[i] == doctest::Approx(v > 0 ? v : 0.7 * (std::exp(v) - 1)).epsilon(1e-5));
   }
   Tensor a = random_tensor({7, 3}, 13), b = random_tensor({7, 3}, 14), sum = a.clone();
   add_(sum, b);
