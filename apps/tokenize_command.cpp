@@ -109,20 +109,22 @@ int run(int argc, char** argv) {
   for (const auto& text : texts) add_text(std::nullopt, text);
   if (!boxes.empty() || !keypoints.empty()) {
     ImageSize size = parse_image_size(image_size);
-    auto location_record = [&](Segment segment, const char* span_name) {
-      const CodeRange& range = format.layout().range_of(format.layout().span(span_name));
-      nlohmann::json r = make_record(std::nullopt, segment, format);
+    // Each span's bins are its range's size, written to the record as used.
+    auto location_record = [&](const char* span_name, const auto& encode) {
+      const int64_t bins = format.layout().range_of(format.layout().span(span_name)).size;
+      const LocationTokenizer location(parse_box_convention(convention), bins);
+      nlohmann::json r = make_record(std::nullopt, encode(location), format);
       r["image_size"] = {size.width, size.height};
       r["convention"] = convention;
-      r["bins"] = range.size;
+      r["bins"] = bins;
       records.push_back(r);
     };
-    const SpanSpec* box_span = format.layout().find_span("boxes");
-    const int64_t bins = box_span ? format.layout().range_of(*box_span).size : models.bins;
-    LocationTokenizer location(parse_box_convention(convention), bins);
-    if (!boxes.empty()) location_record(Segment::boxes(location.encode_boxes(parse_boxes(boxes), size)), "boxes");
+    if (!boxes.empty())
+      location_record("boxes", [&](const LocationTokenizer& l) { return Segment::boxes(l.encode_boxes(parse_boxes(boxes), size)); });
     if (!keypoints.empty())
-      location_record(Segment::keypoints(location.encode_points(parse_points(keypoints), size)), "keypoints");
+      location_record("keypoints", [&](const LocationTokenizer& l) {
+        return Segment::keypoints(l.encode_points(parse_points(keypoints), size));
+      });
   }
 
   Output out(output);

@@ -1,5 +1,7 @@
 #include "nn/weights.h"
 
+#include <algorithm>
+
 #include "nn/error.h"
 
 namespace anytok {
@@ -8,16 +10,16 @@ Weights::Weights(const std::string& path) : file_(path) {}
 
 void Weights::scope(const std::string& prefix) { prefix_ = prefix; }
 
-std::optional<std::string> Weights::prefix_of(std::string_view anchor) const {
-  std::optional<std::string> best;
+std::vector<std::string> Weights::prefixes_of(std::string_view anchor) const {
+  std::vector<std::string> prefixes;
   for (const auto& t : file_.tensors()) {
     const std::string& n = t.name;
-    if (n.size() < anchor.size() || n.compare(n.size() - anchor.size(), anchor.size(), anchor) != 0) continue;
+    if (!n.ends_with(anchor)) continue;
     std::string prefix = n.substr(0, n.size() - anchor.size());
-    if (!prefix.empty() && prefix.back() != '.') continue;
-    if (!best || prefix.size() < best->size()) best = prefix;
+    if (prefix.empty() || prefix.back() == '.') prefixes.push_back(std::move(prefix));
   }
-  return best;
+  std::stable_sort(prefixes.begin(), prefixes.end(), [](const auto& a, const auto& b) { return a.size() < b.size(); });
+  return prefixes;
 }
 
 bool Weights::has(const std::string& name) const { return file_.find(prefix_ + name) != nullptr; }

@@ -3,7 +3,6 @@
 // different configuration is never half-loaded.
 #pragma once
 
-#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -23,9 +22,9 @@ class Weights {
   // Restricts this view to the names under `prefix` and drops the prefix from them, e.g. "model." or a full
   // multi-task checkpoint's "target_embedders.image.vqgan.". Tensors outside the scope are not expected.
   void scope(const std::string& prefix);
-  // The prefix under which `anchor` (a name the model surely has, such as "encoder.conv_in.weight") is stored,
-  // if any tensor ends with it at a dotted boundary; the shortest such prefix wins.
-  std::optional<std::string> prefix_of(std::string_view anchor) const;
+  // Every prefix under which `anchor` (a name the model surely has, such as "encoder.conv_in.weight") is stored,
+  // at a dotted boundary, shortest first: one for a plain checkpoint, several where a file holds several models.
+  std::vector<std::string> prefixes_of(std::string_view anchor) const;
 
   bool has(const std::string& name) const;
   std::vector<std::string> names() const;  // in scope, without the prefix

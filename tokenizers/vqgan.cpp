@@ -77,12 +77,7 @@ VqganConfig VqganConfig::load(const std::string& model_dir) {
 VqganCheckpoint::VqganCheckpoint(const std::string& model_dir, const VqganConfig& config)
     : config_(config), weights_((std::filesystem::path(model_dir) / "model.safetensors").string()) {
   // The anchor every scheme shares locates the prefix; the first block's name tells the scheme.
-  std::vector<std::string> prefixes;
-  for (const auto& t : weights_.file().tensors()) {
-    const std::string anchor = "encoder.conv_in.weight";
-    if (t.name.ends_with(anchor) && (t.name.size() == anchor.size() || t.name[t.name.size() - anchor.size() - 1] == '.'))
-      prefixes.push_back(t.name.substr(0, t.name.size() - anchor.size()));
-  }
+  const std::vector<std::string> prefixes = weights_.prefixes_of("encoder.conv_in.weight");
   if (prefixes.empty()) throw Error(cat(weights_.path(), ": no tensor named encoder.conv_in.weight; not a VQ-GAN checkpoint"));
   prefix_ = prefixes.front();
   if (prefixes.size() > 1) {

@@ -21,8 +21,8 @@ TEST_CASE("weights are taken by name with their shapes checked, and surplus tens
   w.write(path);
 
   Weights weights(path);
-  CHECK(weights.prefix_of("encoder.conv_in.weight") == std::string("model.vq."));
-  CHECK(!weights.prefix_of("decoder.conv_in.weight"));
+  CHECK(weights.prefixes_of("encoder.conv_in.weight") == std::vector<std::string>{"model.vq."});
+  CHECK(weights.prefixes_of("decoder.conv_in.weight").empty());
   weights.scope("model.vq.");
   CHECK(weights.has("encoder.conv_in.bias"));
   CHECK(weights.get("encoder.conv_in.weight", {4, 3, 3, 3}).numel() == 108);
