@@ -6,68 +6,31 @@
 #include <regex>
 
 #include "nn/error.h"
+#include "nn/model_config.h"
 #include "nn/ops.h"
 
 namespace anytok {
 
 using json = nlohmann::json;
 
-namespace {
-
-int64_t positive(const json& j, const std::string& source, const char* key, int64_t fallback) {
-  if (!j.contains(key)) return fallback;
-  if (!j[key].is_number_integer() || j[key].get<int64_t>() <= 0 || j[key].get<int64_t>() > (int64_t{1} << 20))
-    throw Error(cat(source, ": '", key, "' must be a positive integer"));
-  return j[key].get<int64_t>();
-}
-
-std::vector<int64_t> positive_list(const json& j, const std::string& source, const char* key,
-                                   std::vector<int64_t> fallback, bool allow_empty) {
-  if (!j.contains(key)) return fallback;
-  std::vector<int64_t> out;
-  if (!j[key].is_array()) throw Error(cat(source, ": '", key, "' must be a list of positive integers"));
-  for (const auto& v : j[key]) {
-    if (!v.is_number_integer() || v.get<int64_t>() <= 0 || v.get<int64_t>() > (int64_t{1} << 20))
-      throw Error(cat(source, ": '", key, "' must be a list of positive integers"));
-    out.push_back(v.get<int64_t>());
-  }
-  if (out.empty() && !allow_empty) throw Error(cat(source, ": '", key, "' must not be empty"));
-  return out;
-}
-
-}  // namespace
-
 VqganConfig VqganConfig::load(const std::string& model_dir) {
-  const std::string path = (std::filesystem::path(model_dir) / "config.json").string();
-  std::ifstream in(path);
-  if (!in) throw Error(cat(path, ": cannot open (is ", model_dir, " a model directory?)"));
-  json j;
-  try {
-    j = json::parse(in);
-  } catch (const json::exception& e) {
-    throw Error(cat(path, ": not valid JSON (", e.what(), ")"));
-  }
-  if (!j.is_object()) throw Error(cat(path, ": not a JSON object"));
-  const std::string family = j.value("family", std::string());
-  if (family != "vqgan") throw Error(cat(path, ": family is '", family, "', expected 'vqgan'"));
+  std::string path;
+  const json j = config::load(model_dir, "vqgan", path);
   if (!j.contains("ddconfig") || !j["ddconfig"].is_object()) throw Error(cat(path, ": missing 'ddconfig'"));
   const json& dd = j["ddconfig"];
   VqganConfig c;
-  c.ch = positive(dd, path, "ch", c.ch);
-  c.ch_mult = positive_list(dd, path, "ch_mult", c.ch_mult, false);
-  c.num_res_blocks = positive(dd, path, "num_res_blocks", c.num_res_blocks);
-  c.attn_resolutions = positive_list(dd, path, "attn_resolutions", c.attn_resolutions, true);
-  c.resolution = positive(dd, path, "resolution", c.resolution);
-  c.z_channels = positive(dd, path, "z_channels", c.z_channels);
-  c.in_channels = positive(dd, path, "in_channels", c.in_channels);
-  c.out_ch = positive(dd, path, "out_ch", c.out_ch);
+  c.ch = config::positive(dd, path, "ch", c.ch);
+  c.ch_mult = config::positive_list(dd, path, "ch_mult", c.ch_mult, false);
+  c.num_res_blocks = config::positive(dd, path, "num_res_blocks", c.num_res_blocks);
+  c.attn_resolutions = config::positive_list(dd, path, "attn_resolutions", c.attn_resolutions, true);
+  c.resolution = config::positive(dd, path, "resolution", c.resolution);
+  c.z_channels = config::positive(dd, path, "z_channels", c.z_channels);
+  c.in_channels = config::positive(dd, path, "in_channels", c.in_channels);
+  c.out_ch = config::positive(dd, path, "out_ch", c.out_ch);
   if (dd.value("double_z", false)) throw Error(cat(path, ": double_z is true, which only KL autoencoders use"));
-  c.n_embed = positive(j, path, "n_embed", c.n_embed);
-  c.embed_dim = positive(j, path, "embed_dim", c.embed_dim);
-  if (j.contains("preprocess")) {
-    if (!j["preprocess"].is_string()) throw Error(cat(path, ": 'preprocess' must be a string"));
-    c.preprocess = j["preprocess"].get<std::string>();
-  }
+  c.n_embed = config::positive(j, path, "n_embed", c.n_embed);
+  c.embed_dim = config::positive(j, path, "embed_dim", c.embed_dim);
+  c.preprocess = config::string(j, path, "preprocess", c.preprocess);
   if (c.levels() > 12) throw Error(cat(path, ": ch_mult has ", c.levels(), " levels"));
   for (int64_t m : c.ch_mult)
     if (c.ch * m % 32) throw Error(cat(path, ": ch × ch_mult = ", c.ch * m, " channels do not split into 32 groups"));
