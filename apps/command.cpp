@@ -37,6 +37,11 @@ void ModelOptions::add_to(po::options_description& options) {
        "how images reach the model's resolution: taming (resize the short side, centre crop), unified-io-2 "
        "(fit inside, pad) or none (as given; sides must be multiples of the model's factor). Default: the "
        "model's config.json, else taming")
+      ("audio-model", po::value(&audio_model)->value_name("DIR"),
+       "EnCodec model directory: config.json + model.safetensors (default: the shipped models/audio)")
+      ("bandwidth", po::value<double>()->value_name("KBPS")->notifier([this](double kbps) { bandwidth = kbps; }),
+       "audio bandwidth in kbps, one of the model's target bandwidths; it sets the codebooks used (default: the "
+       "model's config.json)")
       ("vocab", po::value(&vocab)->value_name("FILE"),
        "vocabulary layout JSON, as `anytok vocab --json` writes it (overrides --preset)")
       ("preset", po::value(&preset)->value_name("NAME")->default_value("anytok"),
@@ -60,6 +65,29 @@ std::string ModelOptions::image_model_dir() const {
 
 bool ModelOptions::image_model_available() const {
   return !image_model.empty() || std::filesystem::exists(std::filesystem::path(models_dir()) / "image");
+}
+
+std::string ModelOptions::audio_model_dir() const {
+  return audio_model.empty() ? default_model("audio", "--audio-model") : audio_model;
+}
+
+bool ModelOptions::audio_model_available() const {
+  return !audio_model.empty() || std::filesystem::exists(std::filesystem::path(models_dir()) / "audio");
+}
+
+const EncodecConfig& ModelOptions::audio_config() const {
+  if (!audio_config_) audio_config_ = std::make_unique<EncodecConfig>(EncodecConfig::load(audio_model_dir()));
+  return *audio_config_;
+}
+
+AudioTokenizer& ModelOptions::audio_tokenizer() const {
+  if (!audio_tokenizer_) audio_tokenizer_ = std::make_unique<AudioTokenizer>(audio_model_dir());
+  return *audio_tokenizer_;
+}
+
+AudioDecoder& ModelOptions::audio_decoder() const {
+  if (!audio_decoder_) audio_decoder_ = std::make_unique<AudioDecoder>(audio_model_dir());
+  return *audio_decoder_;
 }
 
 const VqganConfig& ModelOptions::image_config() const {
@@ -103,8 +131,25 @@ const VocabularyLayout& ModelOptions::layout() const {
     sizes.image_codes = image.n_embed;
     sizes.image_grid_h = sizes.image_grid_w = image.resolution / image.factor();
   }
+  if (audio_model_available()) {
+    const EncodecConfig& audio = audio_config();
+    sizes.audio_codebooks = audio.codebooks_for(bandwidth);
+    sizes.audio_bins = audio.bins;
+  }
   layout_ = std::make_unique<VocabularyLayout>(VocabularyLayout::preset(preset, sizes));
   return *layout_;
+}
+
+FileKind kind_of(const std::string& path) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* e : {".txt", ".text", ".md"})
+    if (ext == e) return FileKind::Text;
+  for (const char* e : {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"})
+    if (ext == e) return FileKind::Image;
+  for (const char* e : {".wav", ".flac", ".ogg", ".mp3"})
+    if (ext == e) return FileKind::Audio;
+  return FileKind::Unknown;
 }
 
 Output::Output(const std::string& path) : path_(path), out_(&std::cout) {

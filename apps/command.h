@@ -6,11 +6,14 @@
 #include <functional>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "decoders/audio_decoder.h"
 #include "decoders/image_decoder.h"
 #include "sequence/vocabulary_layout.h"
+#include "tokenizers/audio_tokenizer.h"
 #include "tokenizers/image_preprocess.h"
 #include "tokenizers/image_tokenizer.h"
 #include "tokenizers/text_tokenizer.h"
@@ -34,10 +37,12 @@ const std::vector<Command>& commands();
 bool parse_options(int argc, char** argv, const std::string& usage, const po::options_description& options,
                    const po::positional_options_description& positional, po::variables_map& vm);
 
-// --text-model, --image-model, --preprocess, --vocab, --preset, --bins, --threads.
+// --text-model, --image-model, --preprocess, --audio-model, --bandwidth, --vocab, --preset, --bins, --threads.
 struct ModelOptions {
   std::string text_model;
   std::string image_model;
+  std::string audio_model;
+  std::optional<double> bandwidth;
   std::string preprocess;
   std::string vocab;
   std::string preset = "anytok";
@@ -56,18 +61,32 @@ struct ModelOptions {
   const ImageDecoder& image_decoder() const;
   // --preprocess, else the image model's own choice.
   ImagePreprocess image_preprocess() const;
+  // The audio model directory named by --audio-model, or the shipped default; throws Error when neither exists.
+  std::string audio_model_dir() const;
+  const EncodecConfig& audio_config() const;
+  AudioTokenizer& audio_tokenizer() const;
+  AudioDecoder& audio_decoder() const;
   // The layout from --vocab, or --preset filled with the sizes of the models in use.
   const VocabularyLayout& layout() const;
 
  private:
   bool image_model_available() const;
+  bool audio_model_available() const;
 
   mutable std::unique_ptr<TextTokenizer> text_;
   mutable std::unique_ptr<VqganConfig> image_config_;
   mutable std::unique_ptr<ImageTokenizer> image_tokenizer_;
   mutable std::unique_ptr<ImageDecoder> image_decoder_;
+  mutable std::unique_ptr<EncodecConfig> audio_config_;
+  mutable std::unique_ptr<AudioTokenizer> audio_tokenizer_;
+  mutable std::unique_ptr<AudioDecoder> audio_decoder_;
   mutable std::unique_ptr<VocabularyLayout> layout_;
 };
+
+// What an input file holds, by its extension: .txt .text .md text; .png .jpg .jpeg .webp .bmp .tif .tiff images;
+// .wav .flac .ogg .mp3 audio (any case).
+enum class FileKind { Text, Image, Audio, Unknown };
+FileKind kind_of(const std::string& path);
 
 // Standard output, or the file named by -o.
 class Output {

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "apps/command.h"
+#include "apps/progress.h"
 #include "apps/token_record.h"
 #include "nn/error.h"
 #include "tokenizers/location_tokenizer.h"
@@ -22,8 +23,10 @@ const char* kUsage =
     "Text records print their text, one per line; boxes and keypoints print a JSON line in pixels:\n"
     "  {\"input\": ..., \"modality\": \"boxes\", \"boxes\": [[x1,y1,x2,y2], ...], \"image_size\": [W,H]}\n"
     "Image records are decoded by the VQ-GAN of --image-model into PNG; Unified-IO 2 padding is cropped\n"
-    "away when the record holds the original \"size\". With image records, -o names the PNG for a single\n"
-    "record, or a directory for several (one file per record, named after its input).";
+    "away when the record holds the original \"size\". Audio records are decoded by the EnCodec model of\n"
+    "--audio-model into WAV or FLAC (by -o's extension; .wav in a directory), trimmed to the record's\n"
+    "\"length\". With image or audio records, -o names the file for a single record, or a directory for several\n"
+    "(one file per record, named after its input).";
 
 ImageSize record_image_size(const json& r, const std::string& where) {
   if (!r.contains("image_size") || !r["image_size"].is_array() || r["image_size"].size() != 2 ||
@@ -48,17 +51,20 @@ ContentRegion record_content_region(const json& r, const VqganConfig& config, in
 
 int run(int argc, char** argv) {
   ModelOptions models;
-  std::string input = "-", output;
+  std::string input = "-", output, subtype = "pcm16";
   po::options_description options("options", kHelpWidth, kHelpWidth / 2);
   options.add_options()
       ("input", po::value(&input)->value_name("FILE"), "tokens JSON Lines file, or - for standard input")
-      ("output,o", po::value(&output)->value_name("OUT"), "write here instead of standard output");
+      ("output,o", po::value(&output)->value_name("OUT"), "write here instead of standard output")
+      ("subtype", po::value(&subtype)->value_name("NAME")->default_value("pcm16"),
+       "audio sample format: pcm16 or float (WAV only)");
   models.add_to(options);
   po::positional_options_description positional;
   positional.add("input", 1);
   po::variables_map vm;
   if (!parse_options(argc, argv, kUsage, options, positional, vm)) return 0;
   models.apply();
+  const AudioSubtype audio_subtype = parse_audio_subtype(subtype);
 
   std::ifstream file;
   std::istream* in = &std::cin;
@@ -90,13 +96,16 @@ int run(int argc, char** argv) {
   }
   if (in->bad()) throw Error(cat(name, ": read failed"));
 
-  const bool has_images = std::any_of(items.begin(), items.end(), [](const Item& i) { return i.segment.kind == SegmentKind::Image; });
-  if (has_images && output.empty())
-    throw Error("image records need -o: a .png file, or a directory when there are several records");
-  const bool to_directory = has_images && (items.size() > 1 || std::filesystem::is_directory(output));
+  const bool has_media = std::any_of(items.begin(), items.end(), [](const Item& i) {
+    return i.segment.kind == SegmentKind::Image || i.segment.kind == SegmentKind::Audio;
+  });
+  if (has_media && output.empty())
+    throw Error("image and audio records need -o: a .png, .wav or .flac file, or a directory when there are "
+                "several records");
+  const bool to_directory = has_media && (items.size() > 1 || std::filesystem::is_directory(output));
   if (to_directory) std::filesystem::create_directories(output);
   std::unique_ptr<Output> stream;
-  if (!to_directory && !has_images) stream = std::make_unique<Output>(output);
+  if (!to_directory && !has_media) stream = std::make_unique<Output>(output);
   std::set<std::string> names;
   // The file a record goes to in directory mode: named after its input, else after its line.
   auto file_for = [&](const Item& item, const char* extension) {
@@ -157,9 +166,18 @@ int run(int argc, char** argv) {
                   image_from_tensor(chw, region.top, region.left, region.height, region.width));
         break;
       }
+      case SegmentKind::Audio: {
+        AudioDecoder& decoder = models.audio_decoder();
+        const EncodedAudio encoded = record_encoded_audio(record, segment, decoder.config(), where);
+        const std::string path = to_directory ? file_for(item, ".wav") : output;
+        ProgressLine progress(cat("decoding ", path));
+        decoder.decode_to_file(encoded, path, audio_subtype, [&](int64_t done, int64_t total) {
+          progress.update(static_cast<double>(done), static_cast<double>(total), "frames");
+        });
+        break;
+      }
       default:
-        throw Error(cat(where, ": ", record_modality(segment), " records need a ", record_modality(segment),
-                        " model to detokenize, which this build lacks"));
+        throw Error(cat(where, ": ", record_modality(segment), " records cannot be detokenized"));
     }
   }
   if (stream) stream->close();
@@ -168,6 +186,8 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-Command detokenize_command() { return {"detokenize", "tokens JSON Lines → text, PNG images, boxes and keypoints", run}; }
+Command detokenize_command() {
+  return {"detokenize", "tokens JSON Lines → text, PNG images, WAV/FLAC audio, boxes and keypoints", run};
+}
 
 }  // namespace anytok

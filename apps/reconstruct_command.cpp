@@ -1,4 +1,5 @@
-// anytok reconstruct: image → codes → image, with PSNR and SSIM against the prepared input.
+// anytok reconstruct: image → codes → image with PSNR and SSIM, audio → codes → audio with SI-SNR and log-mel
+// distance.
 #include <cmath>
 #include <filesystem>
 #include <iomanip>
@@ -6,43 +7,78 @@
 
 #include "apps/command.h"
 #include "apps/image_batches.h"
+#include "apps/progress.h"
 #include "nn/error.h"
+#include "tokenizers/audio_io.h"
+#include "tokenizers/audio_quality.h"
 #include "tokenizers/image_quality.h"
 
 namespace anytok {
 namespace {
 
 const char* kUsage =
-    "usage: anytok reconstruct IMAGE... [--image-model DIR] [--preprocess NAME] [-o OUT]\n"
+    "usage: anytok reconstruct IMAGE|AUDIO... [--image-model DIR] [--preprocess NAME] [--audio-model DIR]\n"
+    "                          [--bandwidth KBPS] [-o OUT]\n"
     "\n"
-    "Tokenizes each image and decodes its codes again, then prints one line per image with the code grid and\n"
-    "the PSNR (dB) and SSIM of the reconstruction against the prepared input (resized, cropped or padded as\n"
-    "--preprocess says; padding is left out of the comparison). -o writes the reconstruction: a PNG for one\n"
-    "image, a directory for several.";
+    "Tokenizes each input and decodes its codes again, then prints one line per input. Images: the code grid\n"
+    "and the PSNR (dB) and SSIM of the reconstruction against the prepared input (resized, cropped or padded as\n"
+    "--preprocess says; padding is left out of the comparison). Audio (.wav .flac .ogg .mp3): the codes [K, T]\n"
+    "and the SI-SNR (dB, higher is better) and log-mel distance (mean |Δ ln mel|, 80 bands; lower is better) of\n"
+    "the reconstruction against the input at the model's rate and channels. -o writes the reconstruction: a\n"
+    "file for one input (.png; .wav or .flac), a directory for several.";
 
 int run(int argc, char** argv) {
   ModelOptions models;
   std::vector<std::string> inputs;
-  std::string output;
+  std::string output, subtype = "pcm16";
   int64_t batch = 8;
   po::options_description options("options", kHelpWidth, kHelpWidth / 2);
   options.add_options()
-      ("input", po::value(&inputs)->value_name("IMAGE"), "images")
+      ("input", po::value(&inputs)->value_name("FILE"), "images and audio files")
       ("batch", po::value(&batch)->value_name("N")->default_value(8), "images per network pass")
-      ("output,o", po::value(&output)->value_name("OUT"), "where to write the reconstructions");
+      ("output,o", po::value(&output)->value_name("OUT"), "where to write the reconstructions")
+      ("subtype", po::value(&subtype)->value_name("NAME")->default_value("pcm16"),
+       "audio sample format: pcm16 or float (WAV only)");
   models.add_to(options);
   po::positional_options_description positional;
   positional.add("input", -1);
   po::variables_map vm;
   if (!parse_options(argc, argv, kUsage, options, positional, vm)) return 0;
   models.apply();
-  if (inputs.empty()) throw Error("no images given (see anytok reconstruct --help)");
+  if (inputs.empty()) throw Error("no inputs given (see anytok reconstruct --help)");
+  const AudioSubtype audio_subtype = parse_audio_subtype(subtype);
+  std::vector<std::string> images, sounds;
+  for (const auto& path : inputs) {
+    const FileKind kind = kind_of(path);
+    if (kind != FileKind::Image && kind != FileKind::Audio)
+      throw Error(cat(path, ": reconstruct takes images (.png, .jpg, ...) and audio (.wav, .flac, .ogg, .mp3)"));
+    (kind == FileKind::Image ? images : sounds).push_back(path);
+  }
   if (batch < 1) throw Error("--batch must be at least 1");
   const bool to_directory = !output.empty() && (inputs.size() > 1 || std::filesystem::is_directory(output));
   if (to_directory) std::filesystem::create_directories(output);
 
+  auto path_for = [&](const std::string& input, const char* extension) {
+    return to_directory ? (std::filesystem::path(output) / (std::filesystem::path(input).stem().string() + extension)).string()
+                        : output;
+  };
+  for (const auto& path : sounds) {
+    AudioTokenizer& tokenizer = models.audio_tokenizer();
+    ProgressLine progress(cat("encoding ", path));
+    const EncodedAudio encoded = tokenizer.encode_file(path, models.bandwidth, [&](double done, double total) {
+      progress.update(done, total, "s");
+    });
+    const Tensor reference = read_audio(path, tokenizer.config().sample_rate, tokenizer.config().channels);
+    const Tensor recon = models.audio_decoder().decode(encoded);
+    std::cout << path << ": " << reference.dim(1) << " samples at " << tokenizer.config().sample_rate << " Hz → "
+              << encoded.codebooks << "x" << encoded.frames << " codes, SI-SNR " << std::fixed << std::setprecision(2)
+              << si_snr(reference, recon) << " dB, log-mel distance " << std::setprecision(4)
+              << log_mel_distance(reference, recon, tokenizer.config().sample_rate) << "\n";
+    if (!output.empty()) write_audio(path_for(path, ".wav"), recon, tokenizer.config().sample_rate, audio_subtype);
+  }
+  if (images.empty()) return 0;
   const ImageDecoder& decoder = models.image_decoder();
-  for (const TokenizedImage& image : tokenize_images(inputs, models, batch)) {
+  for (const TokenizedImage& image : tokenize_images(images, models, batch)) {
     const PreparedImage& p = image.prepared;
     const Tensor recon = decoder.decode(image.codes, 1, image.grid_h, image.grid_w);
     const Shape chw{recon.dim(1), recon.dim(2), recon.dim(3)};
@@ -52,18 +88,15 @@ int run(int argc, char** argv) {
     std::cout << image.path << ": " << p.source_width << "x" << p.source_height << " → " << image.grid_w << "x"
               << image.grid_h << " codes, PSNR " << std::fixed << std::setprecision(2) << db << " dB, SSIM "
               << std::setprecision(4) << ssim(reference, ours) << "\n";
-    if (!output.empty()) {
-      std::string path = output;
-      if (to_directory)
-        path = (std::filesystem::path(output) / (std::filesystem::path(image.path).stem().string() + ".png")).string();
-      write_png(path, ours);
-    }
+    if (!output.empty()) write_png(path_for(image.path, ".png"), ours);
   }
   return 0;
 }
 
 }  // namespace
 
-Command reconstruct_command() { return {"reconstruct", "image → codes → image, with PSNR and SSIM", run}; }
+Command reconstruct_command() {
+  return {"reconstruct", "image or audio → codes → image or audio, with PSNR/SSIM or SI-SNR/log-mel distance", run};
+}
 
 }  // namespace anytok

@@ -1,5 +1,7 @@
 #include "apps/token_record.h"
 
+#include <cmath>
+
 #include "nn/error.h"
 
 namespace anytok {
@@ -95,6 +97,47 @@ Segment record_segment(const json& record, const SequenceFormat& format, const s
   if (segments.size() != 1 || record_modality(segments[0]) != modality)
     throw Error(cat(where, ": 'tokens' do not hold exactly one ", modality, " segment"));
   return segments[0];
+}
+
+nlohmann::json make_audio_record(const std::string& input, const EncodedAudio& encoded, const EncodecConfig& config,
+                                 const SequenceFormat& format) {
+  nlohmann::json r = make_record(input, Segment::audio(encoded.codebooks, encoded.frames, encoded.codes), format);
+  r["sample_rate"] = config.sample_rate;
+  r["channels"] = config.channels;
+  r["length"] = encoded.length;
+  r["bandwidth"] = static_cast<double>(encoded.codebooks) * std::log2(static_cast<double>(config.bins)) *
+                   static_cast<double>(config.frame_rate()) / 1000.0;
+  if (!encoded.scales.empty()) r["scales"] = encoded.scales;
+  return r;
+}
+
+EncodedAudio record_encoded_audio(const nlohmann::json& r, const Segment& segment, const EncodecConfig& config,
+                                  const std::string& where) {
+  auto integer = [&](const char* key) -> std::optional<int64_t> {
+    if (!r.contains(key)) return std::nullopt;
+    if (!r[key].is_number_integer() || r[key].get<int64_t>() < 0) throw Error(cat(where, ": \"", key, "\" must be a count"));
+    return r[key].get<int64_t>();
+  };
+  if (auto rate = integer("sample_rate"); rate && *rate != config.sample_rate)
+    throw Error(cat(where, ": coded at ", *rate, " Hz, but the audio model runs at ", config.sample_rate, " Hz"));
+  if (auto channels = integer("channels"); channels && *channels != config.channels)
+    throw Error(cat(where, ": coded with ", *channels, " channel(s), but the audio model has ", config.channels));
+  EncodedAudio e;
+  e.codebooks = segment.shape.at(0);
+  e.frames = segment.shape.at(1);
+  e.codes = segment.codes;
+  e.length = integer("length").value_or(0);
+  if (r.contains("scales")) {
+    if (!r["scales"].is_array()) throw Error(cat(where, ": \"scales\" must be a list of numbers"));
+    for (const auto& v : r["scales"]) {
+      if (!v.is_number() || !(v.get<double>() > 0) || !std::isfinite(v.get<double>()))
+        throw Error(cat(where, ": \"scales\" must be a list of positive numbers"));
+      e.scales.push_back(v.get<float>());
+    }
+  }
+  if (config.normalize && e.scales.empty())
+    throw Error(cat(where, ": the audio model normalizes, but the record has no \"scales\""));
+  return e;
 }
 
 }  // namespace anytok

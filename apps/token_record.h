@@ -1,7 +1,9 @@
 // The tokens JSON Lines record, one per tokenized input:
 //   {"input": <path or null>, "modality": "text|image|audio|boxes|keypoints", "shape": [...],
 //    "codes": <nested as shape>, "tokens": [<flat ids in the shared vocabulary>], ...modality metadata}
-// Metadata: boxes and keypoints carry "image_size" [W, H], "convention" and "bins".
+// Metadata: boxes and keypoints carry "image_size" [W, H], "convention" and "bins"; audio carries "sample_rate",
+// "channels", "length" (samples at the model's rate), "bandwidth" (kbps) and "scales" (one per segment, for models
+// that normalize).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -9,6 +11,7 @@
 #include <string>
 
 #include "sequence/sequence_format.h"
+#include "tokenizers/encodec.h"
 
 namespace anytok {
 
@@ -20,6 +23,14 @@ nlohmann::json make_record(const std::optional<std::string>& input, const Segmen
 
 // The segment a record holds: from "codes" and "shape" when present, otherwise by parsing "tokens" with the
 // layout. `where` names the record in messages ("tokens.jsonl:3").
+// An audio record for `encoded`, coded by a model of `config`.
+nlohmann::json make_audio_record(const std::string& input, const EncodedAudio& encoded, const EncodecConfig& config,
+                                 const SequenceFormat& format);
+
+// What an audio record's segment and metadata give to decode, checked against the model's `config`.
+EncodedAudio record_encoded_audio(const nlohmann::json& record, const Segment& segment, const EncodecConfig& config,
+                                  const std::string& where);
+
 Segment record_segment(const nlohmann::json& record, const SequenceFormat& format, const std::string& where);
 
 }  // namespace anytok

@@ -6,6 +6,7 @@
 
 #include "apps/command.h"
 #include "apps/image_batches.h"
+#include "apps/progress.h"
 #include "apps/token_record.h"
 #include "nn/error.h"
 #include "tokenizers/location_tokenizer.h"
@@ -18,25 +19,14 @@ const char* kUsage =
     "                       [--keypoints \"x,y[;...]\" --image-size W,H] [options] [-o OUT]\n"
     "\n"
     "Writes one JSON Lines record per input:\n"
-    "  {\"input\": PATH|null, \"modality\": \"text|image|boxes|keypoints\", \"shape\": [...], \"codes\": [...],\n"
+    "  {\"input\": PATH|null, \"modality\": \"text|image|audio|boxes|keypoints\", \"shape\": [...], \"codes\": [...],\n"
     "   \"tokens\": [ids in the shared vocabulary], ...}\n"
     "Files choose their modality by extension: .txt .text .md are text; .png .jpg .jpeg .webp .bmp .tif\n"
     "  .tiff are images, tokenized by the VQ-GAN of --image-model (image records also hold \"size\" [W, H]\n"
-    "  of the original and \"preprocess\"). Records come in the order files, --text, --boxes, --keypoints.";
-
-enum class FileKind { Text, Image, Audio, Unknown };
-
-FileKind kind_of(const std::string& path) {
-  std::string ext = std::filesystem::path(path).extension().string();
-  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (const char* e : {".txt", ".text", ".md"})
-    if (ext == e) return FileKind::Text;
-  for (const char* e : {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"})
-    if (ext == e) return FileKind::Image;
-  for (const char* e : {".wav", ".flac", ".ogg", ".mp3"})
-    if (ext == e) return FileKind::Audio;
-  return FileKind::Unknown;
-}
+    "  of the original and \"preprocess\"); .wav .flac .ogg .mp3 are audio, resampled to --audio-model's rate\n"
+    "  and coded at --bandwidth (audio records hold codes [K, T] and \"sample_rate\", \"channels\", \"length\",\n"
+    "  \"bandwidth\", and \"scales\" for models that normalize). Records come in the order files, --text, --boxes,\n"
+    "  --keypoints.";
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -90,9 +80,16 @@ int run(int argc, char** argv) {
         image_slots.push_back(records.size());
         records.emplace_back();
         break;
-      case FileKind::Audio: throw Error(cat(path, ": audio tokenization needs an audio model, which this build lacks"));
+      case FileKind::Audio: {
+        ProgressLine progress(cat("encoding ", path));
+        const EncodedAudio encoded = models.audio_tokenizer().encode_file(
+            path, models.bandwidth, [&](double done, double total) { progress.update(done, total, "s"); });
+        records.push_back(make_audio_record(path, encoded, models.audio_config(), format));
+        break;
+      }
       case FileKind::Unknown:
-        throw Error(cat(path, ": unknown file type (text files end in .txt, .text or .md)"));
+        throw Error(cat(path, ": unknown file type (text ends in .txt, .text or .md; images in .png, .jpg, .webp, ",
+                        ".bmp or .tif; audio in .wav, .flac, .ogg or .mp3)"));
     }
   }
   if (!image_paths.empty()) {

@@ -8,20 +8,15 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <vector>
 
 #include "nn/error.h"
 #include "nn/gemm.h"
+#include "nn/simd.h"
 #include "nn/thread_pool.h"
 
-// The element-wise loops below are written so that the compiler vectorises them across tiles or positions; the
-// build targets baseline x86-64, so the hottest ones are also compiled for AVX2 and AVX-512 and picked at run time.
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-#define ANYTOK_SIMD_CLONES [[gnu::target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")]]
-#else
-#define ANYTOK_SIMD_CLONES
-#endif
 
 namespace anytok {
 namespace {
@@ -420,29 +415,57 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
 Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t dilation) {
   if (x.rank() != 3 || weight.rank() != 3 || weight.dim(1) != x.dim(1))
     throw Error(cat("conv1d: input ", x.shape(), " and weight ", weight.shape(), " do not match"));
-  const int64_t n = x.dim(0), cin = x.dim(1), length = x.dim(2), cout = weight.dim(0), k = weight.dim(2);
-  if (!bias.empty() && bias.numel() != cout) throw Error(cat("conv1d: bias ", bias.shape(), " does not match ", cout, " outputs"));
+  const int64_t n = x.dim(0), cin = x.dim(1), length = x.dim(2), cout = weight.dim(0);
   if (stride < 1 || dilation < 1) throw Error("conv1d: stride and dilation must be positive");
-  const int64_t span = dilation * (k - 1) + 1;
+  const int64_t span = dilation * (weight.dim(2) - 1) + 1;
   if (length < span) throw Error(cat("conv1d: input ", x.shape(), " is shorter than the kernel's span ", span));
   const int64_t out_length = (length - span) / stride + 1;
-  Tensor y({n, cout, out_length});
-  // One GEMM per sequence, threaded by OpenBLAS: audio batches are small and sequences long.
-  std::vector<float> unfolded(static_cast<size_t>(cin * k * out_length));
-  for (int64_t b = 0; b < n; ++b) {
-    // unfolded[(c, j), t] = x[b, c, t·stride + j·dilation]
+  Tensor y = Tensor::uninitialized({n, cout, out_length});
+  for (int64_t b = 0; b < n; ++b)
+    conv1d_rows(x.data() + b * cin * length, length, cin, length, weight, bias, stride, dilation,
+                y.data() + b * cout * out_length);
+  return y;
+}
+
+void conv1d_rows(const float* x, int64_t row_stride, int64_t cin, int64_t length, const Tensor& weight,
+                 const Tensor& bias, int64_t stride, int64_t dilation, float* y) {
+  if (weight.rank() != 3 || weight.dim(1) != cin)
+    throw Error(cat("conv1d: weight ", weight.shape(), " does not take ", cin, " input channels"));
+  const int64_t cout = weight.dim(0), k = weight.dim(2), span = dilation * (k - 1) + 1;
+  if (!bias.empty() && bias.numel() != cout) throw Error(cat("conv1d: bias ", bias.shape(), " does not match ", cout, " outputs"));
+  if (stride < 1 || dilation < 1 || length < span) throw Error("conv1d: bad stride, dilation or length");
+  const int64_t out_length = (length - span) / stride + 1;
+  for (int64_t o = 0; o < cout; ++o) std::fill(y + o * out_length, y + (o + 1) * out_length, bias.empty() ? 0.0f : bias[o]);
+  // Stride 1 with enough input channels: one GEMM per tap, each reading the input in place at its shift. Audio
+  // batches are small and sequences long, so OpenBLAS threads the GEMMs.
+  if (stride == 1 && cin >= 16) {
+    std::vector<float> tap(static_cast<size_t>(cout * cin));
+    for (int64_t j = 0; j < k; ++j) {
+      for (int64_t o = 0; o < cout; ++o)
+        for (int64_t c = 0; c < cin; ++c) tap[o * cin + c] = weight[(o * cin + c) * k + j];
+      gemm(false, false, cout, out_length, cin, 1.0f, k == 1 ? weight.data() : tap.data(), cin, x + j * dilation,
+           row_stride, 1.0f, y, out_length);
+    }
+    return;
+  }
+  // Otherwise unfold a tile of output positions at a time: unfolded[(c, j), t] = x[c, t·stride + j·dilation].
+  const int64_t rows = cin * k;
+  const int64_t tile = std::max<int64_t>(64, kUnfoldBudget / static_cast<int64_t>(sizeof(float)) / rows);
+  std::unique_ptr<float[]> unfolded(new float[static_cast<size_t>(rows * std::min(tile, out_length))]);
+  for (int64_t t0 = 0; t0 < out_length; t0 += tile) {
+    const int64_t count = std::min(tile, out_length - t0);
     for (int64_t c = 0; c < cin; ++c)
       for (int64_t j = 0; j < k; ++j) {
-        const float* src = x.data() + (b * cin + c) * length + j * dilation;
-        float* dst = unfolded.data() + (c * k + j) * out_length;
-        for (int64_t t = 0; t < out_length; ++t) dst[t] = src[t * stride];
+        const float* src = x + c * row_stride + t0 * stride + j * dilation;
+        float* dst = unfolded.get() + (c * k + j) * count;
+        if (stride == 1) {
+          std::memcpy(dst, src, sizeof(float) * count);
+        } else {
+          for (int64_t t = 0; t < count; ++t) dst[t] = src[t * stride];
+        }
       }
-    float* out = y.data() + b * cout * out_length;
-    for (int64_t o = 0; o < cout; ++o) std::fill(out + o * out_length, out + (o + 1) * out_length, bias.empty() ? 0.0f : bias[o]);
-    gemm(false, false, cout, out_length, cin * k, 1.0f, weight.data(), cin * k, unfolded.data(), out_length, 1.0f, out,
-         out_length);
+    gemm(false, false, cout, count, rows, 1.0f, weight.data(), rows, unfolded.get(), count, 1.0f, y + t0, out_length);
   }
-  return y;
 }
 
 Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride) {
@@ -492,19 +515,6 @@ ANYTOK_SIMD_CLONES void mean_var(const float* p, int64_t n, double& mean, double
   for (int l = 0; l < kLanes; ++l) s += sum[l], q += sq[l];
   mean = origin + s / n;
   var = std::max(0.0, q / n - (s / n) * (s / n));
-}
-
-// e^x to within a few float ulps for x in [−87, 88], in a form the compiler vectorises (std::exp is a scalar
-// call): e^x = 2^k·e^r with k = round(x·log2 e) and r = x − k·ln 2 in [−ln2/2, ln2/2] (ln 2 in two parts so that
-// k·ln2_hi is exact), e^r by its Taylor series to r⁷.
-[[gnu::always_inline]] inline float exp_vectorisable(float x) {
-  const float shifted = x * 1.44269504f + 12582912.0f;  // + 1.5·2²³: the low mantissa bits now hold k
-  const float k = shifted - 12582912.0f;
-  const float r = (x - k * 0.693359375f) + k * 2.12194440e-4f;
-  const float e = 1 + r * (1 + r * (1.0f / 2 + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720 +
-                                                                                              r * (1.0f / 5040)))))));
-  const int32_t two_k = (std::bit_cast<int32_t>(shifted) - std::bit_cast<int32_t>(12582912.0f) + 127) << 23;
-  return e * std::bit_cast<float>(two_k);
 }
 
 // out = in·scale + shift, then x·sigmoid(x) if `silu`.

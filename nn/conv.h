@@ -37,6 +37,10 @@ Tensor conv2d_winograd(const Tensor& x, const Tensor& weight, const Tensor& bias
 // x [N, Cin, L], weight [Cout, Cin, K], bias [Cout] or empty → [N, Cout, (L − dilation·(K−1) − 1)/stride + 1].
 // No padding: callers pad first, as audio codecs choose their own padding (reflect, causal, extra at the end).
 Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t dilation);
+// The same for one sequence whose `cin` channels are rows `row_stride` floats apart, x[c·row_stride + t] for
+// t < length (a window into a longer buffer, read in place) → y [Cout, out_length], fully written.
+void conv1d_rows(const float* x, int64_t row_stride, int64_t cin, int64_t length, const Tensor& weight,
+                 const Tensor& bias, int64_t stride, int64_t dilation, float* y);
 
 // x [N, Cin, L], weight [Cin, Cout, K] (PyTorch's ConvTranspose1d layout), bias [Cout] or empty
 // → [N, Cout, (L − 1)·stride + K], untrimmed.

@@ -134,9 +134,9 @@ void StreamingConv1d::reset() {
   started_ = false;
 }
 
-Tensor StreamingConv1d::convolve(const Tensor& padded) const {
-  Tensor y = conv1d(padded.reshape({1, padded.dim(0), padded.dim(1)}), w_.weight, w_.bias, stride_, dilation_);
-  y = y.reshape({y.dim(1), y.dim(2)});
+Tensor StreamingConv1d::convolve(const float* x, int64_t row_stride, int64_t length) const {
+  Tensor y = Tensor::uninitialized({w_.weight.dim(0), (length - span_) / stride_ + 1});
+  conv1d_rows(x, row_stride, w_.weight.dim(1), length, w_.weight, w_.bias, stride_, dilation_, y.data());
   return w_.norm_gamma.empty() ? y : time_group_norm(y, w_);
 }
 
@@ -159,7 +159,8 @@ Tensor StreamingConv1d::push(const Tensor& chunk, bool last) {
       const int64_t right = end_padding();
       reset();
       if (x.dim(1) == 0) throw Error("conv1d: empty sequence");
-      return convolve(pad1d(x, pad_left_, right, pad_mode_));
+      const Tensor padded = pad1d(x, pad_left_, right, pad_mode_);
+      return convolve(padded.data(), padded.dim(1), padded.dim(1));
     }
     const Tensor x = buffer_.slice(0, buffer_.length());
     buffer_.clear();
@@ -183,7 +184,7 @@ Tensor StreamingConv1d::push(const Tensor& chunk, bool last) {
   Tensor y = no_frames(w_.weight.dim(0));
   if (first + span_ <= end) {
     const int64_t count = (end - span_ - first) / stride_ + 1, offset = first - buffer_start_;
-    y = convolve(buffer_.slice(offset, offset + (count - 1) * stride_ + span_));
+    y = convolve(buffer_.data() + offset, buffer_.length(), (count - 1) * stride_ + span_);
     next_frame_ += count;
   }
   if (last) {
@@ -323,8 +324,14 @@ void StreamingResidual::reset() {
 }
 
 Tensor StreamingResidual::push(const Tensor& chunk, bool last) {
-  block_out_.append(block_->push(chunk, last));
-  shortcut_out_.append(shortcut_ ? shortcut_->push(chunk, last) : chunk);
+  Tensor a = block_->push(chunk, last);
+  const Tensor b = shortcut_ ? shortcut_->push(chunk, last) : chunk;
+  if (block_out_.length() == 0 && shortcut_out_.length() == 0 && a.shape() == b.shape()) {
+    add_(a, b);  // the branches kept pace (always so in causal models): no buffering
+    return a;
+  }
+  block_out_.append(a);
+  shortcut_out_.append(b);
   if (last && block_out_.length() != shortcut_out_.length())
     throw Error(cat("residual block: branches end at ", block_out_.length(), " and ", shortcut_out_.length(), " steps"));
   const int64_t ready = std::min(block_out_.length(), shortcut_out_.length());

@@ -28,6 +28,7 @@ class TimeBuffer {
   void drop(int64_t n);
   void clear() { data_.clear(), length_ = 0; }
   float at(int64_t channel, int64_t t) const { return data_[static_cast<size_t>(channel * length_ + t)]; }
+  const float* data() const { return data_.data(); }  // [C][length()], rows length() apart
 
  private:
   int64_t channels_ = 0, length_ = 0;
@@ -65,7 +66,8 @@ class StreamingConv1d : public StreamBlock {
   void reset() override;
 
  private:
-  Tensor convolve(const Tensor& padded) const;
+  // Conv (and norm) of the `length` padded steps at x, whose channels are rows `row_stride` apart.
+  Tensor convolve(const float* x, int64_t row_stride, int64_t length) const;
   Conv1dWeights w_;
   int64_t stride_, dilation_, span_, pad_left_, pad_right_;
   PadMode pad_mode_;

@@ -54,6 +54,16 @@ Tensor::Tensor(Shape shape, std::vector<float> values) : Tensor(std::move(shape)
   std::copy(values.begin(), values.end(), data_);
 }
 
+Tensor Tensor::uninitialized(Shape shape) {
+  Tensor t;
+  t.numel_ = shape_numel(shape);
+  t.shape_ = std::move(shape);
+  auto storage = std::shared_ptr<float[]>(new float[std::max<int64_t>(t.numel_, 1)]);
+  t.data_ = storage.get();
+  t.owner_ = std::move(storage);
+  return t;
+}
+
 Tensor Tensor::view(Shape shape, float* data, std::shared_ptr<void> owner) {
   Tensor t;
   t.numel_ = shape_numel(shape);

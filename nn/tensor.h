@@ -24,6 +24,8 @@ class Tensor {
 
   // A tensor over `data` that does not copy it; `owner` keeps that memory alive for as long as the tensor lives.
   static Tensor view(Shape shape, float* data, std::shared_ptr<void> owner);
+  // Storage left uninitialised, for outputs that are written in full before anyone reads them.
+  static Tensor uninitialized(Shape shape);
 
   const Shape& shape() const { return shape_; }
   int rank() const { return static_cast<int>(shape_.size()); }

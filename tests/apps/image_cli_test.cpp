@@ -113,7 +113,7 @@ TEST_CASE("image errors name the file") {
   auto no_output = run_anytok("detokenize --image-model '" + model + "'",
                               "{\"modality\":\"image\",\"shape\":[1,1],\"codes\":[[3]]}\n");
   CHECK(no_output.exit_code == 1);
-  CHECK(no_output.err.find("image records need -o") != std::string::npos);
+  CHECK(no_output.err.find("image and audio records need -o") != std::string::npos);
   auto bad_code = run_anytok("detokenize --image-model '" + model + "' -o '" + dir.path("x.png") + "'",
                              "{\"modality\":\"image\",\"shape\":[1,2],\"codes\":[[3,128]]}\n");
   CHECK(bad_code.exit_code == 1);

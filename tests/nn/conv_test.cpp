@@ -212,7 +212,7 @@ TEST_CASE("conv1d matches the naive loop for strides and dilations") {
   };
   uint32_t seed = 200;
   for (const Case& c : {Case{2, 3, 5, 40, 7, 1, 1}, Case{1, 8, 4, 33, 3, 1, 9}, Case{3, 4, 6, 50, 8, 4, 1},
-                        Case{1, 2, 3, 7, 7, 2, 1}}) {
+                        Case{1, 2, 3, 7, 7, 2, 1}, Case{2, 20, 6, 45, 3, 1, 2}, Case{1, 16, 5, 30, 1, 1, 1}}) {
     Tensor x = random_tensor({c.n, c.cin, c.length}, seed++), w = random_tensor({c.cout, c.cin, c.k}, seed++);
     Tensor b = random_tensor({c.cout}, seed++);
     const int64_t out = (c.length - c.dilation * (c.k - 1) - 1) / c.stride + 1;
