@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "nn/error.h"
+#include "nn/gemm.h"
 
 namespace anytok {
 
@@ -17,6 +18,7 @@ ResidualCodebook::ResidualCodebook(std::vector<Codebook> layers) : layers_(std::
 std::vector<int64_t> ResidualCodebook::encode(const float* vectors, int64_t count, int64_t n_q) const {
   if (n_q < 1 || n_q > layers())
     throw Error(cat("residual codebook: ", n_q, " codebooks asked for, ", layers(), " available"));
+  SerialBlas serial;  // the search is small; OpenBLAS's threads would only spin against the pool's
   std::vector<int64_t> codes(static_cast<size_t>(n_q * count));
   std::vector<float> residual(vectors, vectors + count * dim()), quantized(residual.size());
   for (int64_t k = 0; k < n_q; ++k) {

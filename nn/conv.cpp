@@ -111,30 +111,6 @@ std::vector<float> transform_filter(const Tensor& weight) {
   return u;
 }
 
-// OpenBLAS runs single-threaded while this lives, for convolutions that spread their GEMMs over the thread pool
-// themselves: OpenBLAS's own threads would otherwise spin (sched_yield) against the pool's for a while after each
-// GEMM, taking a tenth of the cores' time.
-class SerialBlas {
- public:
-  SerialBlas() {
-    std::lock_guard lock(mutex_);
-    if (users_++ == 0) {
-      saved_ = openblas_get_num_threads();
-      openblas_set_num_threads(1);
-    }
-  }
-  ~SerialBlas() {
-    std::lock_guard lock(mutex_);
-    if (--users_ == 0) openblas_set_num_threads(saved_);
-  }
-  SerialBlas(const SerialBlas&) = delete;
-  SerialBlas& operator=(const SerialBlas&) = delete;
-
- private:
-  static inline std::mutex mutex_;
-  static inline int users_ = 0, saved_ = 1;
-};
-
 // One Winograd convolution: tile t of the output is tile t % (th·tw) of image t / (th·tw), row by row.
 struct Winograd {
   const float* x;
@@ -437,13 +413,13 @@ void conv1d_rows(const float* x, int64_t row_stride, int64_t cin, int64_t length
   const int64_t out_length = (length - span) / stride + 1;
   for (int64_t o = 0; o < cout; ++o) std::fill(y + o * out_length, y + (o + 1) * out_length, bias.empty() ? 0.0f : bias[o]);
   // Stride 1 with enough input channels: one GEMM per tap, each reading the input in place at its shift. Audio
-  // batches are small and sequences long, so OpenBLAS threads the GEMMs.
+  // batches are small and sequences long, so the GEMMs split the sequence over the threads.
   if (stride == 1 && cin >= 16) {
     std::vector<float> tap(static_cast<size_t>(cout * cin));
     for (int64_t j = 0; j < k; ++j) {
       for (int64_t o = 0; o < cout; ++o)
         for (int64_t c = 0; c < cin; ++c) tap[o * cin + c] = weight[(o * cin + c) * k + j];
-      gemm(false, false, cout, out_length, cin, 1.0f, k == 1 ? weight.data() : tap.data(), cin, x + j * dilation,
+      gemm_parallel(false, false, cout, out_length, cin, 1.0f, k == 1 ? weight.data() : tap.data(), cin, x + j * dilation,
            row_stride, 1.0f, y, out_length);
     }
     return;
@@ -464,7 +440,8 @@ void conv1d_rows(const float* x, int64_t row_stride, int64_t cin, int64_t length
           for (int64_t t = 0; t < count; ++t) dst[t] = src[t * stride];
         }
       }
-    gemm(false, false, cout, count, rows, 1.0f, weight.data(), rows, unfolded.get(), count, 1.0f, y + t0, out_length);
+    gemm_parallel(false, false, cout, count, rows, 1.0f, weight.data(), rows, unfolded.get(), count, 1.0f, y + t0,
+                  out_length);
   }
 }
 
@@ -476,21 +453,23 @@ Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor& bia
     throw Error(cat("conv_transpose1d: bias ", bias.shape(), " does not match ", cout, " outputs"));
   if (stride < 1) throw Error("conv_transpose1d: stride must be positive");
   const int64_t out_length = (length - 1) * stride + k;
-  Tensor y({n, cout, out_length});
-  std::vector<float> columns(static_cast<size_t>(cout * k * length));
+  Tensor y = Tensor::uninitialized({n, cout, out_length});
+  std::unique_ptr<float[]> columns(new float[static_cast<size_t>(std::max<int64_t>(1, cout * k * length))]);
   for (int64_t b = 0; b < n; ++b) {
     // columns[(o, j), t] = Σ_c weight[c, o, j]·x[b, c, t], then each lands at output position t·stride + j.
-    gemm(true, false, cout * k, length, cin, 1.0f, weight.data(), cout * k, x.data() + b * cin * length, length, 0.0f,
-         columns.data(), length);
+    gemm_parallel(true, false, cout * k, length, cin, 1.0f, weight.data(), cout * k, x.data() + b * cin * length,
+                  length, 0.0f, columns.get(), length);
     float* out = y.data() + b * cout * out_length;
-    for (int64_t o = 0; o < cout; ++o) {
-      float* row = out + o * out_length;
-      std::fill(row, row + out_length, bias.empty() ? 0.0f : bias[o]);
-      for (int64_t j = 0; j < k; ++j) {
-        const float* col = columns.data() + (o * k + j) * length;
-        for (int64_t t = 0; t < length; ++t) row[t * stride + j] += col[t];
+    ThreadPool::global().parallel_for(cout, [&](int64_t begin, int64_t end) {
+      for (int64_t o = begin; o < end; ++o) {
+        float* row = out + o * out_length;
+        std::fill(row, row + out_length, bias.empty() ? 0.0f : bias[o]);
+        for (int64_t j = 0; j < k; ++j) {
+          const float* col = columns.get() + (o * k + j) * length;
+          for (int64_t t = 0; t < length; ++t) row[t * stride + j] += col[t];
+        }
       }
-    }
+    });
   }
   return y;
 }

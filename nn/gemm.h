@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 
 namespace anytok {
 
@@ -9,5 +10,27 @@ namespace anytok {
 // lda/ldb/ldc are the row strides of A, B and C as stored.
 void gemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+
+
+// The same with the columns of C split over the thread pool, each part a single-threaded OpenBLAS call: for the
+// many mid-sized GEMMs of audio networks, where OpenBLAS's own threads cost more in start-up and spinning than
+// they save.
+void gemm_parallel(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                   int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+
+// OpenBLAS runs single-threaded while this lives, for convolutions that spread their GEMMs over the thread pool
+// themselves: OpenBLAS's own threads would otherwise spin (sched_yield) against the pool's for a while after each
+// GEMM, taking a tenth of the cores' time.
+class SerialBlas {
+ public:
+  SerialBlas();
+  ~SerialBlas();
+  SerialBlas(const SerialBlas&) = delete;
+  SerialBlas& operator=(const SerialBlas&) = delete;
+
+ private:
+  static inline std::mutex mutex_;
+  static inline int users_ = 0, saved_ = 1;
+};
 
 }  // namespace anytok

@@ -1,22 +1,76 @@
 #include "nn/lstm.h"
 
-#include <cblas.h>
-
 #include <cmath>
 
 #include "nn/error.h"
 #include "nn/gemm.h"
+#include "nn/simd.h"
+#include "nn/thread_pool.h"
 
 namespace anytok {
 
+namespace {
+
+// PyTorch stacks the gates by kind (all i, then all f, g, o); here each unit's four gates sit together, so that
+// a thread that computes some units' gate rows can finish those units without waiting for the others.
+Tensor interleave_units(const Tensor& stacked, int64_t hidden) {
+  const int64_t cols = stacked.numel() / (4 * hidden);
+  Tensor out = Tensor::uninitialized(stacked.shape());
+  for (int64_t gate = 0; gate < 4; ++gate)
+    for (int64_t j = 0; j < hidden; ++j)
+      std::copy_n(stacked.data() + (gate * hidden + j) * cols, cols, out.data() + (4 * j + gate) * cols);
+  return out;
+}
+
+inline float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+
+// 16 floats as one value, loaded from any float address; each SIMD clone maps it onto its widest registers.
+typedef float Lanes __attribute__((vector_size(64), aligned(4)));
+
+// g[r] += Σ_c w[r, c]·h[c] for `rows` rows of width n. Four rows at a time share each load of h, each row's sum
+// kept in vector lanes (a single running float would serialise the loop).
+ANYTOK_SIMD_CLONES void add_matvec(const float* w, const float* h, float* g, int64_t rows, int64_t n) {
+  constexpr int64_t kLanes = 16;
+  const int64_t body = n / kLanes * kLanes;
+  int64_t r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const float* w0 = w + r * n;
+    Lanes a0 = {}, a1 = {}, a2 = {}, a3 = {};
+    for (int64_t c = 0; c < body; c += kLanes) {
+      const Lanes x = *reinterpret_cast<const Lanes*>(h + c);
+      a0 += *reinterpret_cast<const Lanes*>(w0 + c) * x;
+      a1 += *reinterpret_cast<const Lanes*>(w0 + n + c) * x;
+      a2 += *reinterpret_cast<const Lanes*>(w0 + 2 * n + c) * x;
+      a3 += *reinterpret_cast<const Lanes*>(w0 + 3 * n + c) * x;
+    }
+    const Lanes* sums[4] = {&a0, &a1, &a2, &a3};
+    for (int q = 0; q < 4; ++q) {
+      float sum = 0;
+      for (int l = 0; l < kLanes; ++l) sum += (*sums[q])[l];
+      for (int64_t c = body; c < n; ++c) sum += w0[q * n + c] * h[c];
+      g[r + q] += sum;
+    }
+  }
+  for (; r < rows; ++r) {
+    float sum = 0;
+    for (int64_t c = 0; c < n; ++c) sum += w[r * n + c] * h[c];
+    g[r] += sum;
+  }
+}
+
+}  // namespace
+
 Lstm::Lstm(std::vector<LstmLayer> layers) : layers_(std::move(layers)) {
   for (size_t l = 0; l < layers_.size(); ++l) {
-    const LstmLayer& layer = layers_[l];
+    LstmLayer& layer = layers_[l];
     const int64_t h = layer.w_hh.dim(1);
     if (layer.w_hh.dim(0) != 4 * h || layer.w_ih.dim(0) != 4 * h || layer.bias.numel() != 4 * h ||
         (l > 0 && layer.w_ih.dim(1) != layers_[l - 1].w_hh.dim(1)))
       throw Error(cat("LSTM layer ", l, ": weights ", layer.w_ih.shape(), ", ", layer.w_hh.shape(), " and bias ",
                       layer.bias.shape(), " do not fit together"));
+    layer.w_ih = interleave_units(layer.w_ih, h);
+    layer.w_hh = interleave_units(layer.w_hh, h);
+    layer.bias = interleave_units(layer.bias, h);
   }
   reset();
 }
@@ -30,10 +84,6 @@ void Lstm::reset() {
   }
 }
 
-namespace {
-inline float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
-}  // namespace
-
 Tensor Lstm::operator()(const Tensor& x) {
   if (x.rank() != 2) throw Error(cat("LSTM: input ", x.shape(), " must be [T, features]"));
   Tensor input = x;
@@ -42,25 +92,27 @@ Tensor Lstm::operator()(const Tensor& x) {
     const int64_t steps = input.dim(0), in = input.dim(1), hidden = layer.w_hh.dim(1), width = 4 * hidden;
     if (in != layer.w_ih.dim(1)) throw Error(cat("LSTM: input ", input.shape(), " does not fit ", layer.w_ih.shape()));
     // The input's share of every gate for all steps at once, one GEMM; only the recurrent part is step by step.
-    Tensor gates({steps, width});
+    Tensor gates = Tensor::uninitialized({steps, width});
     for (int64_t t = 0; t < steps; ++t) std::copy(layer.bias.data(), layer.bias.data() + width, gates.data() + t * width);
-    gemm(false, true, steps, width, in, 1.0f, input.data(), in, layer.w_ih.data(), in, 1.0f, gates.data(), width);
-    Tensor output({steps, hidden});
-    float* h = h_[l].data();
+    gemm_parallel(false, true, steps, width, in, 1.0f, input.data(), in, layer.w_ih.data(), in, 1.0f, gates.data(),
+                  width);
+    Tensor output = Tensor::uninitialized({steps, hidden});
     float* c = c_[l].data();
     for (int64_t t = 0; t < steps; ++t) {
+      // Units split across threads: each reads the previous hidden state and writes its units' new one.
+      const float* h_prev = t == 0 ? h_[l].data() : output.data() + (t - 1) * hidden;
+      float* h_next = output.data() + t * hidden;
       float* g = gates.data() + t * width;
-      cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<blasint>(width), static_cast<blasint>(hidden), 1.0f,
-                  layer.w_hh.data(), static_cast<blasint>(hidden), h, 1, 1.0f, g, 1);
-      float* out = output.data() + t * hidden;
-      for (int64_t j = 0; j < hidden; ++j) {
-        const float i_gate = sigmoid(g[j]), f_gate = sigmoid(g[hidden + j]);
-        const float cell = std::tanh(g[2 * hidden + j]), o_gate = sigmoid(g[3 * hidden + j]);
-        c[j] = f_gate * c[j] + i_gate * cell;
-        h[j] = o_gate * std::tanh(c[j]);
-        out[j] = h[j];
-      }
+      ThreadPool::global().parallel_for(hidden, [&](int64_t begin, int64_t end) {
+        add_matvec(layer.w_hh.data() + 4 * begin * hidden, h_prev, g + 4 * begin, 4 * (end - begin), hidden);
+        for (int64_t j = begin; j < end; ++j) {
+          const float* u = g + 4 * j;  // i, f, g, o of unit j
+          c[j] = sigmoid(u[1]) * c[j] + sigmoid(u[0]) * std::tanh(u[2]);
+          h_next[j] = sigmoid(u[3]) * std::tanh(c[j]);
+        }
+      }, 64);
     }
+    if (steps > 0) std::copy_n(output.data() + (steps - 1) * hidden, hidden, h_[l].data());
     input = output;
   }
   return input;

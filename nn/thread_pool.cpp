@@ -3,6 +3,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 
 namespace anytok {
@@ -10,6 +11,21 @@ namespace {
 thread_local bool inside_parallel_for = false;
 
 int cores() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+// Waits up to ~100 µs for `ready` by polling before the caller falls back to blocking. Waking a blocked thread
+// takes tens of microseconds (more in a VM), as long as a small op itself: step-by-step work such as an LSTM's
+// recurrence issues thousands of short jobs back to back.
+template <typename Ready>
+bool spin_until(Ready ready) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(100);
+  for (int i = 0;; ++i) {
+    if (ready()) return true;
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#endif
+    if (i % 64 == 63 && std::chrono::steady_clock::now() > deadline) return false;
+  }
+}
 
 std::unique_ptr<ThreadPool>& global_pool() {
   static std::unique_ptr<ThreadPool> pool;
@@ -56,6 +72,7 @@ void ThreadPool::run_chunks() {
 void ThreadPool::worker_loop() {
   uint64_t seen = 0;
   for (;;) {
+    spin_until([&] { return generation_.load() != seen; });
     {
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
@@ -95,6 +112,9 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
   std::exception_ptr error;
   {
     std::unique_lock lock(mutex_);
+    lock.unlock();
+    spin_until([&] { return busy_.load() == 0; });
+    lock.lock();
     done_.wait(lock, [&] { return busy_ == 0; });
     job_ = nullptr;
     error = error_;

@@ -2,6 +2,7 @@
 // OpenBLAS is told to use the same number of threads so that the two never oversubscribe the cores.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -39,14 +40,14 @@ class ThreadPool {
   std::condition_variable wake_;
   std::condition_variable done_;
   bool stopping_ = false;
-  uint64_t generation_ = 0;
+  std::atomic<uint64_t> generation_{0};
 
   // The job in flight (guarded by mutex_ except for the chunk counter, which workers claim under the lock too).
   const std::function<void(int64_t, int64_t)>* job_ = nullptr;
   int64_t job_n_ = 0;
   int64_t chunk_ = 1;
   int64_t next_ = 0;
-  int busy_ = 0;
+  std::atomic<int> busy_{0};
   std::exception_ptr error_;
   std::mutex run_mutex_;  // one parallel_for at a time per pool
 };
