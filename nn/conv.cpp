@@ -410,39 +410,49 @@ void conv1d_rows(const float* x, int64_t row_stride, int64_t cin, int64_t length
   const int64_t cout = weight.dim(0), k = weight.dim(2), span = dilation * (k - 1) + 1;
   if (!bias.empty() && bias.numel() != cout) throw Error(cat("conv1d: bias ", bias.shape(), " does not match ", cout, " outputs"));
   if (stride < 1 || dilation < 1 || length < span) throw Error("conv1d: bad stride, dilation or length");
-  const int64_t out_length = (length - span) / stride + 1;
-  for (int64_t o = 0; o < cout; ++o) std::fill(y + o * out_length, y + (o + 1) * out_length, bias.empty() ? 0.0f : bias[o]);
-  // Stride 1 with enough input channels: one GEMM per tap, each reading the input in place at its shift. Audio
-  // batches are small and sequences long, so the GEMMs split the sequence over the threads.
-  if (stride == 1 && cin >= 16) {
-    std::vector<float> tap(static_cast<size_t>(cout * cin));
-    for (int64_t j = 0; j < k; ++j) {
+  const int64_t out_length = (length - span) / stride + 1, rows = cin * k;
+  // Stride 1 with enough input channels: one GEMM per tap, each reading the input in place at its shift.
+  // Otherwise the input is unfolded, unfolded[(c, j), t] = x[c, t·stride + j·dilation], for one GEMM.
+  const bool by_taps = stride == 1 && cin >= 16;
+  std::vector<float> taps;  // [k][cout][cin]
+  if (by_taps && k > 1) {
+    taps.resize(static_cast<size_t>(k * cout * cin));
+    for (int64_t j = 0; j < k; ++j)
       for (int64_t o = 0; o < cout; ++o)
-        for (int64_t c = 0; c < cin; ++c) tap[o * cin + c] = weight[(o * cin + c) * k + j];
-      gemm_parallel(false, false, cout, out_length, cin, 1.0f, k == 1 ? weight.data() : tap.data(), cin, x + j * dilation,
-           row_stride, 1.0f, y, out_length);
-    }
-    return;
+        for (int64_t c = 0; c < cin; ++c) taps[(j * cout + o) * cin + c] = weight[(o * cin + c) * k + j];
   }
-  // Otherwise unfold a tile of output positions at a time: unfolded[(c, j), t] = x[c, t·stride + j·dilation].
-  const int64_t rows = cin * k;
-  const int64_t tile = std::max<int64_t>(64, kUnfoldBudget / static_cast<int64_t>(sizeof(float)) / rows);
-  std::unique_ptr<float[]> unfolded(new float[static_cast<size_t>(rows * std::min(tile, out_length))]);
-  for (int64_t t0 = 0; t0 < out_length; t0 += tile) {
-    const int64_t count = std::min(tile, out_length - t0);
-    for (int64_t c = 0; c < cin; ++c)
-      for (int64_t j = 0; j < k; ++j) {
-        const float* src = x + c * row_stride + t0 * stride + j * dilation;
-        float* dst = unfolded.get() + (c * k + j) * count;
-        if (stride == 1) {
-          std::memcpy(dst, src, sizeof(float) * count);
-        } else {
-          for (int64_t t = 0; t < count; ++t) dst[t] = src[t * stride];
-        }
+  // Tiles of output positions, a couple per thread, each a single-threaded GEMM (audio batches are small and
+  // sequences long), the unfolded tile kept within a cache-friendly budget.
+  ThreadPool& pool = ThreadPool::global();
+  int64_t tile = std::max<int64_t>(64, (out_length + 2 * pool.size() - 1) / (2 * pool.size()));
+  if (!by_taps) tile = std::min(tile, std::max<int64_t>(64, kUnfoldBudget / static_cast<int64_t>(sizeof(float)) / rows));
+  SerialBlas serial;
+  pool.parallel_for((out_length + tile - 1) / tile, [&](int64_t begin, int64_t end) {
+    thread_local std::vector<float> unfolded;
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t t0 = item * tile, count = std::min(tile, out_length - t0);
+      for (int64_t o = 0; o < cout; ++o)
+        std::fill(y + o * out_length + t0, y + o * out_length + t0 + count, bias.empty() ? 0.0f : bias[o]);
+      if (by_taps) {
+        for (int64_t j = 0; j < k; ++j)
+          gemm(false, false, cout, count, cin, 1.0f, k == 1 ? weight.data() : taps.data() + j * cout * cin, cin,
+               x + t0 + j * dilation, row_stride, 1.0f, y + t0, out_length);
+        continue;
       }
-    gemm_parallel(false, false, cout, count, rows, 1.0f, weight.data(), rows, unfolded.get(), count, 1.0f, y + t0,
-                  out_length);
-  }
+      unfolded.resize(std::max(unfolded.size(), static_cast<size_t>(rows * count)));
+      for (int64_t c = 0; c < cin; ++c)
+        for (int64_t j = 0; j < k; ++j) {
+          const float* src = x + c * row_stride + t0 * stride + j * dilation;
+          float* dst = unfolded.data() + (c * k + j) * count;
+          if (stride == 1) {
+            std::memcpy(dst, src, sizeof(float) * count);
+          } else {
+            for (int64_t t = 0; t < count; ++t) dst[t] = src[t * stride];
+          }
+        }
+      gemm(false, false, cout, count, rows, 1.0f, weight.data(), rows, unfolded.data(), count, 1.0f, y + t0, out_length);
+    }
+  });
 }
 
 Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride) {

@@ -30,22 +30,31 @@ void TimeBuffer::append(const Tensor& x) {
   if (length_ == 0 && channels_ == 0) channels_ = x.dim(0);
   if (x.rank() != 2 || x.dim(0) != channels_)
     throw Error(cat("time buffer of ", channels_, " channels cannot take ", x.shape()));
-  std::vector<float> grown(static_cast<size_t>(channels_ * (length_ + m)));
-  for (int64_t c = 0; c < channels_; ++c) {
-    float* row = grown.data() + c * (length_ + m);
-    std::copy_n(data_.data() + c * length_, length_, row);
-    std::copy_n(x.data() + c * m, m, row + length_);
+  if (length_ + m > stride_) {
+    // Wider rows, the kept samples moved to their front; a quarter more room than now needed, since a stream
+    // appends chunks of much the same size.
+    const int64_t stride = (length_ + m) * 5 / 4 + 16;
+    std::vector<float> moved(static_cast<size_t>(channels_ * stride));
+    for (int64_t c = 0; c < channels_; ++c)
+      std::copy_n(data_.data() + c * stride_ + begin_, length_, moved.data() + c * stride);
+    data_ = std::move(moved);
+    stride_ = stride;
+    begin_ = 0;
+  } else if (begin_ + length_ + m > stride_) {
+    for (int64_t c = 0; c < channels_; ++c)  // the kept samples back to the front of their rows
+      std::memmove(data_.data() + c * stride_, data_.data() + c * stride_ + begin_, sizeof(float) * length_);
+    begin_ = 0;
   }
-  data_ = std::move(grown);
+  for (int64_t c = 0; c < channels_; ++c) std::copy_n(x.data() + c * m, m, data_.data() + c * stride_ + begin_ + length_);
   length_ += m;
 }
 
 Tensor TimeBuffer::slice(int64_t begin, int64_t end) const {
   if (begin < 0 || end < begin || end > length_)
     throw Error(cat("time buffer: range ", begin, "..", end, " outside 0..", length_));
-  Tensor out({channels_, end - begin});
+  Tensor out = Tensor::uninitialized({channels_, end - begin});
   for (int64_t c = 0; c < channels_; ++c)
-    std::copy_n(data_.data() + c * length_ + begin, end - begin, out.data() + c * (end - begin));
+    std::copy_n(data_.data() + c * stride_ + begin_ + begin, end - begin, out.data() + c * (end - begin));
   return out;
 }
 
@@ -58,11 +67,9 @@ Tensor TimeBuffer::take(int64_t n) {
 void TimeBuffer::drop(int64_t n) {
   if (n <= 0) return;
   if (n > length_) throw Error(cat("time buffer: cannot drop ", n, " of ", length_, " steps"));
-  const int64_t rest = length_ - n;
-  std::vector<float> kept(static_cast<size_t>(channels_ * rest));
-  for (int64_t c = 0; c < channels_; ++c) std::copy_n(data_.data() + c * length_ + n, rest, kept.data() + c * rest);
-  data_ = std::move(kept);
-  length_ = rest;
+  begin_ += n;
+  length_ -= n;
+  if (length_ == 0) begin_ = 0;
 }
 
 PadMode parse_pad_mode(const std::string& name) {
@@ -92,7 +99,7 @@ Tensor pad1d(const Tensor& x, int64_t left, int64_t right, PadMode mode) {
   const int64_t channels = x.dim(0), n = x.dim(1);
   if (mode == PadMode::Reflect && n <= std::max(left, right)) {
     const int64_t extra = std::max(left, right) - n + 1;
-    Tensor extended({channels, n + extra});
+    Tensor extended({channels, n + extra});  // zeros after the samples
     for (int64_t c = 0; c < channels; ++c) std::copy_n(x.data() + c * n, n, extended.data() + c * (n + extra));
     const Tensor padded = pad1d(extended, left, right, mode);
     const int64_t kept = padded.dim(1) - extra;
@@ -103,7 +110,7 @@ Tensor pad1d(const Tensor& x, int64_t left, int64_t right, PadMode mode) {
   }
   if (n == 0 && mode != PadMode::Zero) throw Error("pad1d: cannot extend an empty sequence");
   const int64_t total = left + n + right;
-  Tensor out({channels, total});
+  Tensor out = Tensor::uninitialized({channels, total});
   for (int64_t c = 0; c < channels; ++c) {
     const float* row = x.data() + c * n;
     float* dst = out.data() + c * total;
@@ -184,7 +191,7 @@ Tensor StreamingConv1d::push(const Tensor& chunk, bool last) {
   Tensor y = no_frames(w_.weight.dim(0));
   if (first + span_ <= end) {
     const int64_t count = (end - span_ - first) / stride_ + 1, offset = first - buffer_start_;
-    y = convolve(buffer_.data() + offset, buffer_.length(), (count - 1) * stride_ + span_);
+    y = convolve(buffer_.data() + offset, buffer_.row_stride(), (count - 1) * stride_ + span_);
     next_frame_ += count;
   }
   if (last) {
@@ -282,9 +289,9 @@ Tensor StreamingConvTranspose1d::push(const Tensor& chunk, bool last) {
 
 Tensor StreamingLstm::push(const Tensor& chunk, bool last) {
   const int64_t channels = chunk.dim(0), n = length_of(chunk);
-  Tensor out({channels, n});
+  Tensor out = Tensor::uninitialized({channels, n});
   if (n > 0) {
-    Tensor steps({n, channels});
+    Tensor steps = Tensor::uninitialized({n, channels});
     for (int64_t c = 0; c < channels; ++c)
       for (int64_t t = 0; t < n; ++t) steps[t * channels + c] = chunk[c * n + t];
     const Tensor y = lstm_(steps);

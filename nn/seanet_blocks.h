@@ -16,23 +16,25 @@
 
 namespace anytok {
 
-// [C, n] samples that arrive at the end and leave from the front.
+// [C, n] samples that arrive at the end and leave from the front. Each channel's row has room to grow, so that
+// appending and dropping move only what arrives, not what is kept.
 class TimeBuffer {
  public:
   explicit TimeBuffer(int64_t channels = 0) : channels_(channels) {}
   int64_t channels() const { return channels_; }
   int64_t length() const { return length_; }
-  void append(const Tensor& x);                  // [C, m]
+  void append(const Tensor& x);                    // [C, m]
   Tensor slice(int64_t begin, int64_t end) const;  // a copy of [C, begin..end)
-  Tensor take(int64_t n);                        // removes and returns the first n
+  Tensor take(int64_t n);                          // removes and returns the first n
   void drop(int64_t n);
-  void clear() { data_.clear(), length_ = 0; }
-  float at(int64_t channel, int64_t t) const { return data_[static_cast<size_t>(channel * length_ + t)]; }
-  const float* data() const { return data_.data(); }  // [C][length()], rows length() apart
+  void clear() { begin_ = length_ = 0; }
+  float at(int64_t channel, int64_t t) const { return data_[static_cast<size_t>(channel * stride_ + begin_ + t)]; }
+  const float* data() const { return data_.data() + begin_; }  // channel c's row at data() + c·row_stride()
+  int64_t row_stride() const { return stride_; }
 
  private:
-  int64_t channels_ = 0, length_ = 0;
-  std::vector<float> data_;  // [C][length]
+  int64_t channels_ = 0, length_ = 0, begin_ = 0, stride_ = 0;
+  std::vector<float> data_;  // [C][stride_], the samples at begin_ .. begin_ + length_ of each row
 };
 
 enum class PadMode { Reflect, Zero, Replicate };

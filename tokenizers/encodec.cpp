@@ -322,7 +322,7 @@ class SeanetBuilder {
 // [C, T] ↔ [T, C].
 Tensor transpose(const Tensor& x) {
   const int64_t rows = x.dim(0), cols = x.dim(1);
-  Tensor y({cols, rows});
+  Tensor y = Tensor::uninitialized({cols, rows});
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < cols; ++c) y[c * rows + r] = x[r * cols + c];
   return y;
