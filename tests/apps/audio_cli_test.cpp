@@ -119,8 +119,9 @@ TEST_CASE("bad audio, records and models get one-line errors that name the probl
   REQUIRE(tok.exit_code == 0);
   json record = json::parse(tok.out);
   auto write_record = [&](const std::string& file, const json& r) {
-    anytok::test::write_text(scratch.path(file), r.dump() + "\n");
-    return "'" + scratch.path(file) + "'";
+    const std::string path = scratch.path(file);
+    anytok::test::write_text(path, r.dump() + "\n");
+    return std::string("'").append(path).append("'");
   };
   json out_of_range = record;
   out_of_range["codes"][1][7] = 64;
