@@ -4,7 +4,6 @@
 
 #include "nn/error.h"
 #include "nn/gemm.h"
-#include "nn/simd.h"
 #include "nn/thread_pool.h"
 
 namespace anytok {
@@ -23,40 +22,6 @@ Tensor interleave_units(const Tensor& stacked, int64_t hidden) {
 }
 
 inline float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
-
-// 16 floats as one value, loaded from any float address; each SIMD clone maps it onto its widest registers.
-typedef float Lanes __attribute__((vector_size(64), aligned(4)));
-
-// g[r] += Σ_c w[r, c]·h[c] for `rows` rows of width n. Four rows at a time share each load of h, each row's sum
-// kept in vector lanes (a single running float would serialise the loop).
-ANYTOK_SIMD_CLONES void add_matvec(const float* w, const float* h, float* g, int64_t rows, int64_t n) {
-  constexpr int64_t kLanes = 16;
-  const int64_t body = n / kLanes * kLanes;
-  int64_t r = 0;
-  for (; r + 4 <= rows; r += 4) {
-    const float* w0 = w + r * n;
-    Lanes a0 = {}, a1 = {}, a2 = {}, a3 = {};
-    for (int64_t c = 0; c < body; c += kLanes) {
-      const Lanes x = *reinterpret_cast<const Lanes*>(h + c);
-      a0 += *reinterpret_cast<const Lanes*>(w0 + c) * x;
-      a1 += *reinterpret_cast<const Lanes*>(w0 + n + c) * x;
-      a2 += *reinterpret_cast<const Lanes*>(w0 + 2 * n + c) * x;
-      a3 += *reinterpret_cast<const Lanes*>(w0 + 3 * n + c) * x;
-    }
-    const Lanes* sums[4] = {&a0, &a1, &a2, &a3};
-    for (int q = 0; q < 4; ++q) {
-      float sum = 0;
-      for (int l = 0; l < kLanes; ++l) sum += (*sums[q])[l];
-      for (int64_t c = body; c < n; ++c) sum += w0[q * n + c] * h[c];
-      g[r + q] += sum;
-    }
-  }
-  for (; r < rows; ++r) {
-    float sum = 0;
-    for (int64_t c = 0; c < n; ++c) sum += w[r * n + c] * h[c];
-    g[r] += sum;
-  }
-}
 
 }  // namespace
 

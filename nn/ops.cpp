@@ -37,11 +37,20 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     throw Error(cat("linear: bias ", bias.shape(), " does not match ", out, " outputs"));
   Shape shape = x.shape();
   shape.back() = out;
-  Tensor y(shape);
+  Tensor y = Tensor::uninitialized(shape);
   int64_t rows = x.numel() / std::max<int64_t>(in, 1);
-  if (!bias.empty())
-    for (int64_t r = 0; r < rows; ++r) std::copy(bias.data(), bias.data() + out, y.data() + r * out);
-  gemm(false, true, rows, out, in, 1.0f, x.data(), in, weight.data(), in, bias.empty() ? 0.0f : 1.0f, y.data(), out);
+  for (int64_t r = 0; r < rows; ++r)
+    if (bias.empty()) std::fill(y.data() + r * out, y.data() + (r + 1) * out, 0.0f);
+    else std::copy(bias.data(), bias.data() + out, y.data() + r * out);
+  if (rows <= 2) {
+    // One or two rows (a decoding step): memory-bound, so the weight's rows are split over the threads.
+    ThreadPool::global().parallel_for(out, [&](int64_t begin, int64_t end) {
+      for (int64_t r = 0; r < rows; ++r)
+        add_matvec(weight.data() + begin * in, x.data() + r * in, y.data() + r * out + begin, end - begin, in);
+    }, 256);
+  } else {
+    gemm_parallel(false, true, rows, out, in, 1.0f, x.data(), in, weight.data(), in, 1.0f, y.data(), out);
+  }
   return y;
 }
 
