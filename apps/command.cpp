@@ -140,6 +140,31 @@ const VocabularyLayout& ModelOptions::layout() const {
   return *layout_;
 }
 
+std::vector<int64_t> parse_ids(const std::string& text, const std::string& option) {
+  std::vector<int64_t> ids;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (text[i] == ' ' || text[i] == ',' || text[i] == '\t' || text[i] == '\n') {
+      ++i;
+      continue;
+    }
+    size_t used = 0;
+    int64_t id = 0;
+    try {
+      id = std::stoll(text.substr(i), &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0) throw Error(cat(option, ": '", text.substr(i, text.find_first_of(" ,", i) - i), "' is not an id"));
+    ids.push_back(id);
+    i += used;
+    if (i < text.size() && text[i] != ' ' && text[i] != ',' && text[i] != '\t' && text[i] != '\n')
+      throw Error(cat(option, ": '", text.substr(i, text.find_first_of(" ,", i) - i), "' is not an id"));
+  }
+  if (ids.empty()) throw Error(cat(option, ": no ids given"));
+  return ids;
+}
+
 FileKind kind_of(const std::string& path) {
   std::string ext = std::filesystem::path(path).extension().string();
   for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

@@ -88,6 +88,9 @@ struct ModelOptions {
 enum class FileKind { Text, Image, Audio, Unknown };
 FileKind kind_of(const std::string& path);
 
+// Space- or comma-separated integer ids; `option` names the source in errors.
+std::vector<int64_t> parse_ids(const std::string& text, const std::string& option);
+
 // Standard output, or the file named by -o.
 class Output {
  public:

@@ -12,10 +12,12 @@ Command detokenize_command();
 Command reconstruct_command();
 Command inspect_command();
 Command vocab_command();
+Command generate_command();
+Command score_command();
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> all{tokenize_command(), detokenize_command(), reconstruct_command(),
-                                        inspect_command(), vocab_command()};
+                                        generate_command(), score_command(), inspect_command(), vocab_command()};
   return all;
 }
 

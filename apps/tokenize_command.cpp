@@ -132,6 +132,6 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-Command tokenize_command() { return {"tokenize", "text, images, boxes and keypoints → tokens JSON Lines", run}; }
+Command tokenize_command() { return {"tokenize", "text, images, audio, boxes and keypoints → tokens JSON Lines", run}; }
 
 }  // namespace anytok

@@ -5,11 +5,13 @@ which runs torch.nn.Transformer itself) in eval mode without grad. Run it with D
     /usr/bin/python3 tests/data/seq2seq/make_cases.py
 
 Each case folder holds a tiny model with random weights (config.json, model.safetensors), case.safetensors and
-case.json (what is in it and facts about it). The weights are drawn wider than PyTorch's initialization (embeddings
-N(0, 1), every norm and bias randomized) so that logits are far from flat and a bias or norm read wrongly shows.
-Seeds are searched until greedy decoding makes a useful test: every item emits at least 5 ids before eos, at least
-one stops at eos before the limit, and every greedy choice wins by at least MARGIN, so float32 rounding between
-implementations cannot flip it.
+case.json (what is in it and facts about it). Every norm and bias is randomized, so that one read wrongly shows.
+Random models make poor greedy tests: with tied embeddings the residual stream is mostly the input token's own
+embedding, so the argmax copies bos forever, and eos is one id in 260. So each case draws its weights its own way
+(tied ones: small embeddings, Xavier matrices times GAIN so that the layers outweigh the input; the eos row of the
+head scaled up) and seeds are searched until greedy decoding makes a useful test: every item emits at least 5 ids
+and 3 different ones before eos, at least one item stops at eos before the limit, and every greedy choice beats the
+runner-up by at least MARGIN in logits, so float32 rounding between implementations cannot flip it.
 
 Tensors in case.safetensors (B = 3, S = 10, T = 8, N = 12):
 - src int64 [B, S]: ids in [3, V), the items 10, 7 and 4 long, right-padded with pad_id.
@@ -18,6 +20,7 @@ Tensors in case.safetensors (B = 3, S = 10, T = 8, N = 12):
 - score_target int64 [B, T]: random ids ending with eos_id. score_logprobs float32 [B, T]: their teacher-forced
   log-probabilities, the decoder reading bos_id then score_target[:, :−1].
 """
+import copy
 import json
 import os
 import sys
@@ -33,31 +36,37 @@ BATCH, LENGTHS, TGT_LEN, NEW_TOKENS = 3, (10, 7, 4), 8, 12
 MARGIN = 1e-3
 COMMON = dict(d_model=32, nhead=4, num_encoder_layers=2, num_decoder_layers=2, dim_feedforward=64,
               layer_norm_eps=1e-5, vocab_size=260, max_positions=64, bos_id=1, eos_id=2, pad_id=0)
-CASES = {
+CASES = {  # name: (config, lm_head bias, how the weights are drawn)
     "preln-sinusoidal-tied": (dict(COMMON, activation="gelu", norm_first=True, positions="sinusoidal",
-                                   scale_embeddings=True, tie_embeddings=True), False),
+                                   scale_embeddings=True, tie_embeddings=True), False,
+                              dict(embed_std=0.2, gain=4, eos_scale=1.5)),
     "postln-learned-untied": (dict(COMMON, activation="relu", norm_first=False, positions="learned",
-                                   scale_embeddings=False, tie_embeddings=False), True),
+                                   scale_embeddings=False, tie_embeddings=False), True,
+                              dict(embed_std=1, gain=1, eos_scale=2)),
     "preln-learned-tied-bias-1x3": (dict(COMMON, nhead=2, num_encoder_layers=1, num_decoder_layers=3,
                                          layer_norm_eps=1e-6, activation="relu", norm_first=True,
-                                         positions="learned", scale_embeddings=True, tie_embeddings=True), True),
+                                         positions="learned", scale_embeddings=True, tie_embeddings=True), True,
+                                    dict(embed_std=0.2, gain=4, eos_scale=3)),
 }
 
 
-def random_model(config, bias, seed):
-    """PyTorch's initialization for the matrices (Xavier), the rest drawn so that it matters."""
+def random_model(config, bias, draw, seed):
     torch.manual_seed(seed)
     model = Seq2Seq(config, lm_head_bias=bias)
     with torch.no_grad():
         for name, p in model.named_parameters():
             if name.startswith("embed.") or name == "lm_head.weight":
-                p.normal_()
+                p.normal_(0, draw["embed_std"])
             elif name.startswith("pos."):
                 p.normal_(0, 0.5)
             elif name == "lm_head.bias":
                 p.normal_(0, 2)
             elif p.dim() == 1:
                 p.normal_(1 if "norm" in name and name.endswith("weight") else 0, 0.2)
+            else:
+                p.mul_(draw["gain"])
+        head = model.embed.weight if config["tie_embeddings"] else model.lm_head.weight
+        head[config["eos_id"]] *= draw["eos_scale"]
     return model.eval()
 
 
@@ -90,12 +99,12 @@ def greedy_facts(model, src, outputs):
 def useful(outputs, eos, lead):
     emitted = [out.index(eos) if eos in out else len(out) for out in outputs]
     return (min(emitted) >= 5 and any(eos in out for out in outputs) and lead >= MARGIN
-            and all(len(set(out)) >= 3 for out in outputs))
+            and all(len(set(out) - {eos}) >= 3 for out in outputs))
 
 
-def make(name, config, bias):
+def make(name, config, bias, draw):
     for seed in range(1000):
-        model = random_model(config, bias, seed)
+        model = random_model(config, bias, draw, seed)
         src, tgt_in, target = inputs(seed, config["vocab_size"], config["pad_id"], config["bos_id"], config["eos_id"])
         with torch.no_grad():
             outputs = model.greedy(src, NEW_TOKENS)
@@ -107,9 +116,13 @@ def make(name, config, bias):
     with torch.no_grad():
         logits = model.logits(src, tgt_in)
         logprobs, _ = model.score(src, target)
-    plain = model.logits(src, tgt_in).detach()  # with grad: PyTorch's plain path, not the fused encoder layers
+    # With grad PyTorch takes its plain path, not the fused encoder layers; in float64, what float32 costs.
+    plain = model.logits(src, tgt_in).detach()
+    with torch.no_grad():
+        exact = copy.deepcopy(model).double().logits(src, tgt_in)
     fast_path_diff = (logits - plain).abs().max().item()
-    assert fast_path_diff < 1e-5, fast_path_diff
+    float32_error = (logits - exact).abs().max().item()
+    assert fast_path_diff < 1e-5 * logits.abs().max().item(), fast_path_diff
     greedy = torch.full((BATCH, NEW_TOKENS), -1, dtype=torch.long)
     for i, out in enumerate(outputs):
         greedy[i, :len(out)] = torch.tensor(out)
@@ -123,6 +136,9 @@ def make(name, config, bias):
                        "eval, no grad",
         "seed": seed,
         "lm_head_bias": bias,
+        "weights_drawn": dict(draw, note="matrices: Xavier times gain; embeddings (and an untied head) N(0, "
+                              "embed_std); head row eos_id times eos_scale; norms 1 + N(0, 0.2); biases N(0, 0.2); "
+                              "lm_head.bias N(0, 2); learned positions N(0, 0.5)"),
         "src_lengths": list(LENGTHS),
         "tensors": {
             "src": f"int64 [{BATCH}, {max(LENGTHS)}], ids in [3, {config['vocab_size']}), right-padded with pad_id",
@@ -136,16 +152,18 @@ def make(name, config, bias):
         },
         "greedy_lengths": [len(out) for out in outputs],
         "greedy_min_lead": lead,
-        "fused_vs_plain_max_abs_diff": fast_path_diff,
+        "logits_fused_vs_plain_max_abs_diff": fast_path_diff,
+        "logits_vs_float64_max_abs_diff": float32_error,
         "logits_max_abs": logits.abs().max().item(),
     }
     with open(os.path.join(folder, "case.json"), "w") as f:
         json.dump(facts, f, indent=1)
     size = sum(os.path.getsize(os.path.join(folder, n)) for n in os.listdir(folder))
     print(f"{name}: seed {seed}, greedy {[len(o) for o in outputs]}, lead {lead:.3g}, "
-          f"fused vs plain {fast_path_diff:.2g}, {size / 1024:.0f} KB")
+          f"fused vs plain {fast_path_diff:.2g}, vs float64 {float32_error:.2g}, max |logit| "
+          f"{logits.abs().max().item():.3g}, {size / 1024:.0f} KB")
 
 
 if __name__ == "__main__":
-    for name, (config, bias) in CASES.items():
-        make(name, config, bias)
+    for name, (config, bias, draw) in CASES.items():
+        make(name, config, bias, draw)

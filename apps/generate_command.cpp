@@ -1,0 +1,169 @@
+// anytok generate: an encoder input (raw ids, or a prompt and media through the sequence format) → ids generated
+// by a seq2seq model, optionally constrained to one modality and detokenized.
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "apps/command.h"
+#include "apps/image_batches.h"
+#include "apps/token_record.h"
+#include "nn/error.h"
+#include "sequence/decoding_constraint.h"
+#include "sequence/generation.h"
+#include "tokenizers/image_io.h"
+
+namespace anytok {
+namespace {
+
+using json = nlohmann::json;
+
+const char* kUsage =
+    "usage: anytok generate --model DIR [--input-ids \"i j k\" | --prompt TEXT] [--image FILE] [--audio FILE]\n"
+    "                       [--target text|image|audio|boxes] [--greedy | --temperature T --top-k K --top-p P\n"
+    "                       --seed S] [--beam N] [--guidance G] [--max-new-tokens N] [-o OUT]\n"
+    "\n"
+    "Builds the encoder input with the sequence format (the --prompt text, then the tokenized --image and\n"
+    "--audio, then eos), or takes it as given with --input-ids, and decodes from bos until eos or\n"
+    "--max-new-tokens. Prints one JSON Lines record: {\"tokens\": [generated ids, without bos, ending with eos\n"
+    "when one was produced]}. With --target only ids that form a well-formed span of that modality are\n"
+    "generated, and the record also holds the parsed segment; -o then writes it: text, a PNG (--image-model), a\n"
+    "WAV or FLAC (--audio-model), or boxes as JSON. The vocabulary layout is the model's own \"vocab\" file when\n"
+    "its config names one, otherwise --vocab or --preset with the sizes of the models in use.";
+
+int run(int argc, char** argv) {
+  ModelOptions models;
+  std::string model_dir, input_ids, prompt, image, audio, target, disallow, output;
+  GenerationOptions g;
+  bool greedy = false;
+  int64_t audio_frames = 0;
+  po::options_description options("options", kHelpWidth, kHelpWidth / 2);
+  options.add_options()
+      ("model", po::value(&model_dir)->value_name("DIR"), "seq2seq model directory: config.json + model.safetensors")
+      ("input-ids", po::value(&input_ids)->value_name("IDS"), "the encoder input as ids, space-separated")
+      ("prompt", po::value(&prompt)->value_name("TEXT"), "a text prompt, tokenized by the text model")
+      ("image", po::value(&image)->value_name("FILE"), "an image input, tokenized by --image-model")
+      ("audio", po::value(&audio)->value_name("FILE"), "an audio input, tokenized by --audio-model")
+      ("target", po::value(&target)->value_name("NAME"), "constrain the output to text, image, audio or boxes")
+      ("audio-frames", po::value(&audio_frames)->value_name("N")->default_value(0),
+       "audio targets: frames to generate (needed for codebook-major spans; 0: the model decides)")
+      ("greedy", po::bool_switch(&greedy), "take the most likely id at each step (the default)")
+      ("temperature", po::value(&g.temperature)->value_name("T")->default_value(0.0f, "0"), "sample at this temperature")
+      ("top-k", po::value(&g.top_k)->value_name("K")->default_value(0), "sample among the K most likely ids")
+      ("top-p", po::value(&g.top_p)->value_name("P")->default_value(1.0f, "1"), "sample within probability mass P")
+      ("seed", po::value(&g.seed)->value_name("S")->default_value(0), "random seed for sampling")
+      ("repetition-penalty", po::value(&g.repetition_penalty)->value_name("R")->default_value(1.0f, "1"),
+       "discourage ids already generated (> 1)")
+      ("disallow", po::value(&disallow)->value_name("IDS"), "ids never to generate, space-separated")
+      ("beam", po::value(&g.beams)->value_name("N")->default_value(1), "beam search with N beams")
+      ("length-penalty", po::value(&g.length_penalty)->value_name("A")->default_value(1.0f, "1"),
+       "beam scores are summed log-probabilities / length^A")
+      ("guidance", po::value(&g.guidance)->value_name("G")->default_value(1.0f, "1"),
+       "classifier-free guidance: uncond + G·(cond − uncond), the unconditional pass with an empty prompt")
+      ("max-new-tokens", po::value(&g.max_new_tokens)->value_name("N")->default_value(256), "most ids to generate")
+      ("output,o", po::value(&output)->value_name("OUT"), "where --target's detokenized output goes");
+  models.add_to(options);
+  po::positional_options_description positional;
+  po::variables_map vm;
+  if (!parse_options(argc, argv, kUsage, options, positional, vm)) return 0;
+  models.apply();
+  if (model_dir.empty()) throw Error("--model DIR is required (see anytok generate --help)");
+  if (greedy && g.temperature != 0) throw Error("--greedy and --temperature exclude each other");
+  if (!input_ids.empty() && (!prompt.empty() || !image.empty() || !audio.empty()))
+    throw Error("--input-ids excludes --prompt, --image and --audio");
+  if (input_ids.empty() && prompt.empty() && image.empty() && audio.empty())
+    throw Error("nothing to generate from: give --input-ids, --prompt, --image or --audio");
+
+  const Seq2SeqModel model(model_dir);
+  const Seq2SeqConfig& config = model.config();
+  if (!config.vocab.empty()) models.vocab = config.vocab;
+  SequenceFormat format(models.layout());
+  if (format.layout().size > config.vocab_size)
+    throw Error(cat("the vocabulary layout has ", format.layout().size, " ids, more than the model's ", config.vocab_size));
+
+  std::vector<int64_t> source;
+  if (!input_ids.empty()) {
+    source = parse_ids(input_ids, "--input-ids");
+  } else {
+    Seq2SeqExample example;
+    if (!prompt.empty()) example.inputs.push_back(Segment::text(models.text().encode(prompt)));
+    if (!image.empty()) {
+      const TokenizedImage t = tokenize_images({image}, models, 1).front();
+      example.inputs.push_back(Segment::image(t.grid_h, t.grid_w, t.codes));
+    }
+    if (!audio.empty()) {
+      const EncodedAudio e = models.audio_tokenizer().encode_file(audio, models.bandwidth);
+      example.inputs.push_back(Segment::audio(e.codebooks, e.frames, e.codes));
+    }
+    source = format.encoder_ids(example);
+  }
+  for (int64_t id : source)
+    if (id < 0 || id >= config.vocab_size)
+      throw Error(cat("input id ", id, " is outside the model's vocabulary 0..", config.vocab_size - 1));
+  if (!disallow.empty()) g.disallowed = parse_ids(disallow, "--disallow");
+  g.unconditional_source = format.encoder_ids(Seq2SeqExample{});
+
+  std::unique_ptr<ModalityConstraint> constraint;
+  if (!target.empty())
+    constraint = std::make_unique<ModalityConstraint>(format.layout(), parse_target_modality(target), "", audio_frames);
+  const std::vector<int64_t> tokens = generate(model, {source}, g, constraint.get()).front();
+
+  json record{{"tokens", tokens}};
+  if (!target.empty()) {
+    record["target"] = target;
+    const std::vector<Segment> segments = format.parse(tokens);
+    if (!segments.empty()) {
+      const Segment& s = segments.front();
+      const json parsed = make_record(std::nullopt, s, format);
+      record["modality"] = parsed["modality"];
+      record["shape"] = parsed["shape"];
+      record["codes"] = parsed["codes"];
+      if (s.kind == SegmentKind::Text) record["text"] = models.text().decode(s.codes);
+      if (!output.empty()) {
+        switch (s.kind) {
+          case SegmentKind::Text: {
+            std::ofstream file(output, std::ios::binary | std::ios::trunc);
+            file << record["text"].get<std::string>() << "\n";
+            if (!file) throw Error(cat(output, ": write failed"));
+            break;
+          }
+          case SegmentKind::Image: {
+            const Tensor pixels = models.image_decoder().decode(s.codes, 1, s.shape[0], s.shape[1]);
+            const Tensor chw = pixels.reshape({pixels.dim(1), pixels.dim(2), pixels.dim(3)});
+            write_png(output, image_from_tensor(chw, 0, 0, chw.dim(1), chw.dim(2)));
+            break;
+          }
+          case SegmentKind::Audio: {
+            AudioDecoder& decoder = models.audio_decoder();
+            json audio_record = parsed;
+            // Generated audio has no recorded level: models that normalize decode each segment at unit scale.
+            if (decoder.config().normalize) {
+              const int64_t per_segment = decoder.config().segment_length()
+                                              ? (*decoder.config().segment_length() + decoder.config().seanet.hop_length() - 1) /
+                                                    decoder.config().seanet.hop_length()
+                                              : s.shape[1];
+              audio_record["scales"] = std::vector<float>(static_cast<size_t>((s.shape[1] + per_segment - 1) / per_segment), 1.0f);
+            }
+            decoder.decode_to_file(record_encoded_audio(audio_record, s, decoder.config(), "generated"), output,
+                                   AudioSubtype::Pcm16);
+            break;
+          }
+          case SegmentKind::Location: {
+            std::ofstream file(output, std::ios::binary | std::ios::trunc);
+            file << json{{"modality", parsed["modality"]}, {"codes", parsed["codes"]}}.dump() << "\n";
+            if (!file) throw Error(cat(output, ": write failed"));
+            break;
+          }
+          default: break;
+        }
+      }
+    }
+  }
+  std::cout << record.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+  return 0;
+}
+
+}  // namespace
+
+Command generate_command() { return {"generate", "encoder input → ids generated by a seq2seq model", run}; }
+
+}  // namespace anytok
