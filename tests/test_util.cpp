@@ -1,5 +1,10 @@
 #include "test_util.h"
 
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,6 +51,13 @@ RunResult run_anytok(const std::string& args, const std::string& stdin_text) {
   r.out = read_text(dir.path("stdout"));
   r.err = read_text(dir.path("stderr"));
   return r;
+}
+
+float max_abs_diff(const Tensor& a, const Tensor& b) {
+  REQUIRE(a.shape() == b.shape());
+  float m = 0;
+  for (int64_t i = 0; i < a.numel(); ++i) m = std::max(m, std::abs(a[i] - b[i]));
+  return m;
 }
 
 }  // namespace anytok::test

@@ -38,6 +38,9 @@ struct RunResult {
 // Runs `anytok ARGS` through the shell, with `stdin_text` on its standard input.
 RunResult run_anytok(const std::string& args, const std::string& stdin_text = "");
 
+// Largest |a − b| over two tensors of one shape (a test failure when the shapes differ).
+float max_abs_diff(const Tensor& a, const Tensor& b);
+
 std::string read_text(const std::string& path);
 void write_text(const std::string& path, const std::string& text);
 

@@ -522,6 +522,11 @@ void EncodecModel::decode(const EncodedAudio& e, const AudioSink& sink, const Pr
       counts.push_back((std::min(*segment_length, e.length - offset) + hop - 1) / hop);
   } else {
     for (int64_t t = 0; t < frames; t += per_segment) counts.push_back(std::min(per_segment, frames - t));
+    // After a full segment the last one holds at least segment_length − stride samples; fewer frames than that
+    // means the one before was short too, and only the length can tell where it ended.
+    const int64_t least = (*segment_length - stride + hop - 1) / hop;
+    if (counts.size() > 1 && counts.back() < least)
+      throw Error(cat(frames, " frames do not split into segments unambiguously; the encoded length is needed"));
   }
   int64_t counted = 0;
   for (int64_t c : counts) counted += c;

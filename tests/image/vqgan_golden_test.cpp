@@ -13,17 +13,11 @@
 #include "test_util.h"
 
 using namespace anytok;
+using test::max_abs_diff;
 
 namespace {
 
 std::string golden(const std::string& name) { return std::string(ANYTOK_TEST_DATA) + "/golden/" + name; }
-
-float max_abs_diff(const Tensor& a, const Tensor& b) {
-  REQUIRE(a.shape() == b.shape());
-  float m = 0;
-  for (int64_t i = 0; i < a.numel(); ++i) m = std::max(m, std::abs(a[i] - b[i]));
-  return m;
-}
 
 void check_case(const std::string& name, VqganKeys keys) {
   CAPTURE(name);

@@ -16,6 +16,7 @@
 #include "tokenizers/audio_io.h"
 
 using namespace anytok;
+using test::max_abs_diff;
 using anytok::test::read_text;
 using anytok::test::ScratchDir;
 using anytok::test::write_text;
@@ -71,13 +72,6 @@ std::string wav_header(uint32_t channels, uint32_t rate, uint32_t data_bytes, ui
   s += "data";
   put32(s, data_bytes);
   return s;
-}
-
-float max_abs_diff(const Tensor& a, const Tensor& b) {
-  REQUIRE(a.shape() == b.shape());
-  float m = 0;
-  for (int64_t i = 0; i < a.numel(); ++i) m = std::max(m, std::abs(a[i] - b[i]));
-  return m;
 }
 
 // Everything a reader yields in blocks of `block` frames, joined.

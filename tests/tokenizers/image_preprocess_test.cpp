@@ -7,10 +7,12 @@
 #include <limits>
 
 #include "nn/error.h"
+#include "test_util.h"
 #include "nn/safetensors.h"
 #include "tokenizers/image_preprocess.h"
 
 using namespace anytok;
+using test::max_abs_diff;
 
 namespace {
 
@@ -20,13 +22,6 @@ RgbImage source(const SafetensorsFile& file, const std::string& name) {
   const TensorInfo& info = file.at(name + "/source");
   const uint8_t* bytes = file.bytes(info);
   return {info.shape[1], info.shape[0], std::vector<uint8_t>(bytes, bytes + info.end - info.begin)};
-}
-
-float max_abs_diff(const Tensor& a, const Tensor& b) {
-  REQUIRE(a.shape() == b.shape());
-  float m = 0;
-  for (int64_t i = 0; i < a.numel(); ++i) m = std::max(m, std::abs(a[i] - b[i]));
-  return m;
 }
 
 RgbImage gradient(int64_t width, int64_t height) {

@@ -77,6 +77,22 @@ VARIANTS = {
              "quantizer.layers.K.codebook.*) under the common prefix 'model.'; causal, normalize without "
              "segments (one scale per item)",
         batch=2, length=1800, seed=505, keys="hf-parametrizations", prefix="model."),
+    "even-kernels-replicate": dict(
+        config=dict(sample_rate=SR, channels=2, causal=False, norm="weight_norm", normalize=False, segment=None,
+                    n_q=3, bins=32, target_bandwidths=[5.0, 10.0, 15.0], bandwidth=None,
+                    seanet=dict(dimension=16, n_filters=4, ratios=[3, 2], n_residual_layers=1, lstm=0,
+                                kernel_size=4, last_kernel_size=2, residual_kernel_size=2, pad_mode="replicate")),
+        what="stereo, non-causal and streaming, even kernels at stride 1 (kernel 4: padding 2 left / 1 right; "
+             "kernel 2: 1 / 0), 'replicate' padding, no LSTM; no bandwidth: all 3 codebooks",
+        batch=2, length=1201, seed=808),
+    "segments-normalize-causal": dict(
+        config=dict(sample_rate=SR, channels=1, causal=True, norm="weight_norm", normalize=True, segment=0.04,
+                    overlap=0.0, n_q=3, bins=32, target_bandwidths=[4.0, 8.0, 12.0], bandwidth=8.0,
+                    seanet=dict(dimension=16, n_filters=4, ratios=[5, 2], n_residual_layers=1, lstm=1)),
+        what="causal weight-norm model in segments of 320 samples without overlap (stride 320), each normalized "
+             "(one scale per segment); the input length 1000 leaves a last segment of 40 samples; 8 of 12 kbps "
+             "at frame rate 800 selects 2 of 3 codebooks",
+        batch=2, length=1000, seed=909),
     "short-input": dict(
         config=dict(sample_rate=SR, channels=1, causal=False, norm="weight_norm", normalize=False, segment=None,
                     n_q=2, bins=32, target_bandwidths=[10.0], bandwidth=None,
@@ -140,7 +156,7 @@ def randomize(model, g):
 
 
 def calibrate(layers, run, last_target):
-    """Scales each conv in turn so that its output has standard deviation about 1 (the last one last_target) on
+    """Scales each conv in turn so that its output has an RMS of about 1 (the last one last_target) on
     the case's own input: activations neither vanish nor explode through the tiny random network."""
     for i, conv in enumerate(layers):
         seen = []
@@ -148,8 +164,8 @@ def calibrate(layers, run, last_target):
         with torch.no_grad():
             run()
         hook.remove()
-        std = torch.cat([s.flatten() for s in seen]).std().item()
-        factor = (last_target if i == len(layers) - 1 else 1.0) / max(std, 1e-6)
+        rms = torch.cat([s.flatten() for s in seen]).pow(2).mean().sqrt().item()  # defined for 1 sample too
+        factor = (last_target if i == len(layers) - 1 else 1.0) / max(rms, 1e-6)
         with torch.no_grad():
             if hasattr(conv, "weight_g"):
                 conv.weight_g.mul_(factor)
@@ -171,15 +187,16 @@ def frames_of(model, x):
 
 
 def fit_codebooks(model, x, g):
-    """Codebooks drawn around the residuals they will quantize: codebook k ~ N(mean, std²) of the residual left by
-    codebooks < k (per dimension), so that codes spread over the bins and every stage matters."""
+    """Codebooks drawn around the residuals they will quantize: codebook k ~ N(mean, std² + mean²/4) of the residual
+    left by codebooks < k (per dimension), so that codes spread over the bins and every stage matters."""
     with torch.no_grad():
         z = torch.cat([f.transpose(1, 2).reshape(-1, f.shape[1]) for f in frames_of(model, x)])
         residual = z
         for layer in model.quantizer.vq.layers:
             cb = layer._codebook
-            mean, std = residual.mean(0), residual.std(0)
-            cb.embed.copy_(mean + std * torch.randn(cb.embed.shape, generator=g))
+            mean, std = residual.mean(0), residual.std(0, unbiased=False)
+            spread = (std.pow(2) + 0.25 * mean.pow(2)).sqrt()  # not 0 for a single frame
+            cb.embed.copy_(mean + spread * torch.randn(cb.embed.shape, generator=g))
             cb.embed_avg.copy_(cb.embed * (1 + 0.1 * torch.rand(cb.embed.shape, generator=g)))
             cb.cluster_size.copy_(torch.rand(cb.cluster_size.shape, generator=g) * 10)
             cb.inited.fill_(1)
@@ -257,7 +274,10 @@ def build(name, spec, out_root):
     keys, prefix = spec.get("keys", "encodec"), spec.get("prefix", "")
     if keys != "encodec" or prefix:
         state = model.state_dict()
-        state = hf_parametrization_names(state, prefix) if keys != "encodec" else {prefix + k: v for k, v in state.items()}
+        if keys != "encodec":
+            state = hf_parametrization_names(state, prefix)
+        else:
+            state = {prefix + k: v for k, v in state.items()}
         safetensors_io.save(state, os.path.join(folder, "model.safetensors"))
     safetensors_io.save(case, os.path.join(folder, "case.safetensors"))
 
