@@ -75,10 +75,17 @@ int run(int argc, char** argv) {
 
   const Seq2SeqModel model(model_dir);
   const Seq2SeqConfig& config = model.config();
-  if (!config.vocab.empty()) models.vocab = config.vocab;
-  SequenceFormat format(models.layout());
-  if (format.layout().size > config.vocab_size)
-    throw Error(cat("the vocabulary layout has ", format.layout().size, " ids, more than the model's ", config.vocab_size));
+  // The layout is needed only to build inputs from media and to constrain or parse the output.
+  std::unique_ptr<SequenceFormat> format;
+  auto layout_format = [&]() -> const SequenceFormat& {
+    if (format) return *format;
+    if (!config.vocab.empty()) models.vocab = config.vocab;
+    format = std::make_unique<SequenceFormat>(models.layout());
+    if (format->layout().size > config.vocab_size)
+      throw Error(cat("the vocabulary layout has ", format->layout().size, " ids, more than the model's ",
+                      config.vocab_size, " (give the model's layout with --vocab, or name it in its config.json)"));
+    return *format;
+  };
 
   std::vector<int64_t> source;
   if (!input_ids.empty()) {
@@ -94,33 +101,40 @@ int run(int argc, char** argv) {
       const EncodedAudio e = models.audio_tokenizer().encode_file(audio, models.bandwidth);
       example.inputs.push_back(Segment::audio(e.codebooks, e.frames, e.codes));
     }
-    source = format.encoder_ids(example);
+    source = layout_format().encoder_ids(example);
   }
   for (int64_t id : source)
     if (id < 0 || id >= config.vocab_size)
       throw Error(cat("input id ", id, " is outside the model's vocabulary 0..", config.vocab_size - 1));
   if (!disallow.empty()) g.disallowed = parse_ids(disallow, "--disallow");
-  g.unconditional_source = format.encoder_ids(Seq2SeqExample{});
+  g.unconditional_source = {config.eos_id};  // an empty prompt: the encoder reads just eos
 
   std::unique_ptr<ModalityConstraint> constraint;
   if (!target.empty())
-    constraint = std::make_unique<ModalityConstraint>(format.layout(), parse_target_modality(target), "", audio_frames);
+    constraint = std::make_unique<ModalityConstraint>(layout_format().layout(), parse_target_modality(target), "",
+                                                      audio_frames);
   const std::vector<int64_t> tokens = generate(model, {source}, g, constraint.get()).front();
 
   json record{{"tokens", tokens}};
   if (!target.empty()) {
     record["target"] = target;
-    const std::vector<Segment> segments = format.parse(tokens);
+    const SequenceFormat& f = layout_format();
+    const std::vector<Segment> segments = f.parse(tokens);
     if (!segments.empty()) {
       const Segment& s = segments.front();
-      const json parsed = make_record(std::nullopt, s, format);
+      const json parsed = make_record(std::nullopt, s, f);
       record["modality"] = parsed["modality"];
       record["shape"] = parsed["shape"];
       record["codes"] = parsed["codes"];
-      if (s.kind == SegmentKind::Text) record["text"] = models.text().decode(s.codes);
+      // Text decodes only with the text model the layout was made for.
+      const bool text_model_fits = s.kind == SegmentKind::Text && models.text().size() == f.layout().text.size;
+      if (text_model_fits) record["text"] = models.text().decode(s.codes);
       if (!output.empty()) {
         switch (s.kind) {
           case SegmentKind::Text: {
+            if (!text_model_fits)
+              throw Error(cat("the layout's text range has ", f.layout().text.size, " pieces but the text model has ",
+                              models.text().size(), "; give the matching --text-model"));
             std::ofstream file(output, std::ios::binary | std::ios::trunc);
             file << record["text"].get<std::string>() << "\n";
             if (!file) throw Error(cat(output, ": write failed"));
