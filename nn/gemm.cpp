@@ -19,39 +19,50 @@ void gemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, f
 
 
 namespace {
+
 // 16 floats as one value, loaded from any float address; each SIMD clone maps it onto its widest registers.
 typedef float Lanes __attribute__((vector_size(64), aligned(4)));
+constexpr int64_t kLanes = 16;
 
-// Four rows at a time share each load of h, each row's sum kept in vector lanes (a single running float would
-// serialise the loop).
-}  // namespace
-
-ANYTOK_SIMD_CLONES void add_matvec(const float* w, const float* h, float* g, int64_t rows, int64_t n) {
-  constexpr int64_t kLanes = 16;
+// M input rows against `rows` weight rows: each weight row is loaded once and multiplied into all M inputs, whose
+// sums stay in vector lanes (a single running float would serialise the loop). Sums are reduced lane by lane, so
+// results do not depend on how the rows are split.
+template <int M>
+[[gnu::always_inline]] inline void small_matmul(const float* w, const float* x, int64_t ldx, float* y, int64_t ldy,
+                                                int64_t rows, int64_t n) {
   const int64_t body = n / kLanes * kLanes;
-  int64_t r = 0;
-  for (; r + 4 <= rows; r += 4) {
-    const float* w0 = w + r * n;
-    Lanes a0 = {}, a1 = {}, a2 = {}, a3 = {};
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = w + r * n;
+    Lanes acc[M] = {};
     for (int64_t c = 0; c < body; c += kLanes) {
-      const Lanes x = *reinterpret_cast<const Lanes*>(h + c);
-      a0 += *reinterpret_cast<const Lanes*>(w0 + c) * x;
-      a1 += *reinterpret_cast<const Lanes*>(w0 + n + c) * x;
-      a2 += *reinterpret_cast<const Lanes*>(w0 + 2 * n + c) * x;
-      a3 += *reinterpret_cast<const Lanes*>(w0 + 3 * n + c) * x;
+      const Lanes wv = *reinterpret_cast<const Lanes*>(row + c);
+      for (int i = 0; i < M; ++i) acc[i] += wv * *reinterpret_cast<const Lanes*>(x + i * ldx + c);
     }
-    const Lanes* sums[4] = {&a0, &a1, &a2, &a3};
-    for (int q = 0; q < 4; ++q) {
+    for (int i = 0; i < M; ++i) {
       float sum = 0;
-      for (int l = 0; l < kLanes; ++l) sum += (*sums[q])[l];
-      for (int64_t c = body; c < n; ++c) sum += w0[q * n + c] * h[c];
-      g[r + q] += sum;
+      for (int l = 0; l < kLanes; ++l) sum += acc[i][l];
+      for (int64_t c = body; c < n; ++c) sum += row[c] * x[i * ldx + c];
+      y[i * ldy + r] += sum;
     }
   }
-  for (; r < rows; ++r) {
-    float sum = 0;
-    for (int64_t c = 0; c < n; ++c) sum += w[r * n + c] * h[c];
-    g[r] += sum;
+}
+
+}  // namespace
+
+ANYTOK_SIMD_CLONES void add_small_matmul(const float* w, const float* x, int64_t m, int64_t ldx, float* y, int64_t ldy,
+                                         int64_t rows, int64_t n) {
+  switch (m) {
+    case 1: return small_matmul<1>(w, x, ldx, y, ldy, rows, n);
+    case 2: return small_matmul<2>(w, x, ldx, y, ldy, rows, n);
+    case 3: return small_matmul<3>(w, x, ldx, y, ldy, rows, n);
+    case 4: return small_matmul<4>(w, x, ldx, y, ldy, rows, n);
+    case 5: return small_matmul<5>(w, x, ldx, y, ldy, rows, n);
+    case 6: return small_matmul<6>(w, x, ldx, y, ldy, rows, n);
+    case 7: return small_matmul<7>(w, x, ldx, y, ldy, rows, n);
+    case 8: return small_matmul<8>(w, x, ldx, y, ldy, rows, n);
+    default:
+      for (int64_t i = 0; i < m; i += 8)
+        add_small_matmul(w, x + i * ldx, std::min<int64_t>(8, m - i), ldx, y + i * ldy, ldy, rows, n);
   }
 }
 

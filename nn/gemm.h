@@ -18,9 +18,12 @@ void gemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, f
 void gemm_parallel(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
                    int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
-// g[r] += Σ_c w[r, c]·h[c] for `rows` rows of width n, on the calling thread: a memory-bound matrix-vector
-// product (an LSTM step, a decoder step for one sequence) that callers split by rows over the pool.
-void add_matvec(const float* w, const float* h, float* g, int64_t rows, int64_t n);
+// y[i, r] += Σ_c w[r, c]·x[i, c] for i < m and r < rows, w [rows, n] row-major, x rows ldx apart, y rows ldy
+// apart, on the calling thread. For few inputs (an LSTM step, a decoding step), where the weights are read once
+// and the work is memory-bound; callers split the weight rows over the pool. OpenBLAS would repack the weights
+// on every call.
+void add_small_matmul(const float* w, const float* x, int64_t m, int64_t ldx, float* y, int64_t ldy, int64_t rows,
+                      int64_t n);
 
 // OpenBLAS runs single-threaded while this lives, for convolutions that spread their GEMMs over the thread pool
 // themselves: OpenBLAS's own threads would otherwise spin (sched_yield) against the pool's for a while after each

@@ -69,7 +69,8 @@ Tensor Lstm::operator()(const Tensor& x) {
       float* h_next = output.data() + t * hidden;
       float* g = gates.data() + t * width;
       ThreadPool::global().parallel_for(hidden, [&](int64_t begin, int64_t end) {
-        add_matvec(layer.w_hh.data() + 4 * begin * hidden, h_prev, g + 4 * begin, 4 * (end - begin), hidden);
+        add_small_matmul(layer.w_hh.data() + 4 * begin * hidden, h_prev, 1, hidden, g + 4 * begin, width,
+                         4 * (end - begin), hidden);
         for (int64_t j = begin; j < end; ++j) {
           const float* u = g + 4 * j;  // i, f, g, o of unit j
           c[j] = sigmoid(u[1]) * c[j] + sigmoid(u[0]) * std::tanh(u[2]);

@@ -42,11 +42,11 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   for (int64_t r = 0; r < rows; ++r)
     if (bias.empty()) std::fill(y.data() + r * out, y.data() + (r + 1) * out, 0.0f);
     else std::copy(bias.data(), bias.data() + out, y.data() + r * out);
-  if (rows <= 2) {
-    // One or two rows (a decoding step): memory-bound, so the weight's rows are split over the threads.
+  if (rows <= 8) {
+    // A few rows (decoding steps): memory-bound, so the weight's rows are split over the threads and each is read
+    // once for all inputs.
     ThreadPool::global().parallel_for(out, [&](int64_t begin, int64_t end) {
-      for (int64_t r = 0; r < rows; ++r)
-        add_matvec(weight.data() + begin * in, x.data() + r * in, y.data() + r * out + begin, end - begin, in);
+      add_small_matmul(weight.data() + begin * in, x.data(), rows, in, y.data() + begin, out, end - begin, in);
     }, 256);
   } else {
     gemm_parallel(false, true, rows, out, in, 1.0f, x.data(), in, weight.data(), in, 1.0f, y.data(), out);
