@@ -27,7 +27,6 @@ import json
 import math
 import os
 import struct
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,19 +34,13 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "training"))
 
+from measure import measure, peak_rss_mb  # noqa: E402  (bench/ is the script's own folder)
+
 SAMPLE_RATE = 24000
 BANDWIDTH = 6.0
 MODEL = dict(sample_rate=SAMPLE_RATE, channels=1, causal=True, norm="weight_norm", normalize=False, segment=None,
              n_q=32, bins=1024, target_bandwidths=[1.5, 3.0, 6.0, 12.0, 24.0], bandwidth=BANDWIDTH,
              seanet=dict(dimension=128, n_filters=32, ratios=[8, 5, 4, 2], n_residual_layers=1, lstm=2))
-
-
-def peak_rss_mb():
-    """VmHWM: this process image's peak resident set (ru_maxrss would include the parent's)."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
 
 
 def test_audio(seconds):
@@ -101,11 +94,6 @@ def torch_worker(model_dir, mode, path, repeat, threads):
             run()
             best = min(best, time.perf_counter() - start)
     print(json.dumps({"seconds": best, "peak_rss_mb": peak_rss_mb()}))
-
-
-def measure(command):
-    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
 
 
 def main():

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "bench/peak_memory.h"
 #include "nn/error.h"
 #include "nn/safetensors.h"
 #include "nn/thread_pool.h"
@@ -49,11 +50,7 @@ int main(int argc, char** argv) {
     } else {
       throw Error("mode must be encode or decode");
     }
-    // VmHWM, the peak resident set of this process image (ru_maxrss would include the parent's peak).
-    std::ifstream status("/proc/self/status");
-    double peak_mb = 0;
-    for (std::string line; std::getline(status, line);)
-      if (line.rfind("VmHWM:", 0) == 0) peak_mb = std::stod(line.substr(6)) / 1024.0;
+    const double peak_mb = peak_rss_mb();
     std::cout << nlohmann::json{{"mode", mode}, {"seconds", best}, {"peak_rss_mb", peak_mb}}.dump() << "\n";
   } catch (const std::exception& e) {
     std::cerr << "encodec_bench: " << e.what() << "\n";

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "bench/peak_memory.h"
 #include "nn/error.h"
 #include "nn/safetensors.h"
 #include "nn/thread_pool.h"
@@ -41,10 +42,7 @@ int main(int argc, char** argv) {
       best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       if (static_cast<int64_t>(out.front().size()) != new_tokens) throw Error("generation stopped early");
     }
-    std::ifstream status("/proc/self/status");
-    double peak_mb = 0;
-    for (std::string line; std::getline(status, line);)
-      if (line.rfind("VmHWM:", 0) == 0) peak_mb = std::stod(line.substr(6)) / 1024.0;
+    const double peak_mb = peak_rss_mb();
     std::cout << nlohmann::json{{"batch", batch}, {"new_tokens", new_tokens}, {"seconds", best}, {"peak_rss_mb", peak_mb}}.dump()
               << "\n";
   } catch (const std::exception& e) {

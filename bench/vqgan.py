@@ -10,13 +10,14 @@ measurement in a process of its own so that peak resident memory belongs to that
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "training"))
+
+from measure import measure, peak_rss_mb  # noqa: E402  (bench/ is the script's own folder)
 
 MODELS = {
     "taming-f16": dict(ddconfig=dict(ch=128, ch_mult=[1, 1, 2, 2, 4], num_res_blocks=2, attn_resolutions=[16],
@@ -26,14 +27,6 @@ MODELS = {
                                   resolution=256, z_channels=4, in_channels=3, out_ch=3),
                     n_embed=16384, embed_dim=4),
 }
-
-
-def peak_rss_mb():
-    """VmHWM: this process image's peak resident set (ru_maxrss would include the parent's)."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
 
 
 def torch_worker(model_dir, mode, batch, size, repeat, threads):
@@ -59,11 +52,6 @@ def torch_worker(model_dir, mode, batch, size, repeat, threads):
             best = min(best, time.perf_counter() - start)
     peak = peak_rss_mb()
     print(json.dumps({"seconds_per_batch": best, "peak_rss_mb": peak}))
-
-
-def measure(command):
-    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
 
 
 def main():

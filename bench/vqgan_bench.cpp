@@ -9,6 +9,7 @@
 #include <string>
 
 #include "decoders/image_decoder.h"
+#include "bench/peak_memory.h"
 #include "nn/error.h"
 #include "nn/thread_pool.h"
 #include "tokenizers/image_tokenizer.h"
@@ -50,11 +51,7 @@ int main(int argc, char** argv) {
     } else {
       throw Error("mode must be encode or decode");
     }
-    // VmHWM, the peak resident set of this process image (ru_maxrss would include the parent's peak).
-    std::ifstream status("/proc/self/status");
-    double peak_mb = 0;
-    for (std::string line; std::getline(status, line);)
-      if (line.rfind("VmHWM:", 0) == 0) peak_mb = std::stod(line.substr(6)) / 1024.0;
+    const double peak_mb = peak_rss_mb();
     std::cout << nlohmann::json{{"mode", mode}, {"batch", batch}, {"size", size}, {"seconds_per_batch", best},
                                 {"peak_rss_mb", peak_mb}}
                      .dump()
