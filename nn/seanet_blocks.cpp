@@ -24,9 +24,12 @@ Tensor time_group_norm(const Tensor& y, const Conv1dWeights& w) {
 
 }  // namespace
 
-void TimeBuffer::append(const Tensor& x) {
-  const int64_t m = length_of(x);
-  if (m == 0) return;
+void TimeBuffer::append(const Tensor& x) { append(x, 0, length_of(x)); }
+
+void TimeBuffer::append(const Tensor& x, int64_t begin, int64_t end) {
+  const int64_t m = end - begin;
+  if (m <= 0) return;
+  if (begin < 0 || end > length_of(x)) throw Error(cat("time buffer: columns ", begin, "..", end, " outside ", x.shape()));
   if (length_ == 0 && channels_ == 0) channels_ = x.dim(0);
   if (x.rank() != 2 || x.dim(0) != channels_)
     throw Error(cat("time buffer of ", channels_, " channels cannot take ", x.shape()));
@@ -45,7 +48,9 @@ void TimeBuffer::append(const Tensor& x) {
       std::memmove(data_.data() + c * stride_, data_.data() + c * stride_ + begin_, sizeof(float) * length_);
     begin_ = 0;
   }
-  for (int64_t c = 0; c < channels_; ++c) std::copy_n(x.data() + c * m, m, data_.data() + c * stride_ + begin_ + length_);
+  const int64_t width = x.dim(1);
+  for (int64_t c = 0; c < channels_; ++c)
+    std::copy_n(x.data() + c * width + begin, m, data_.data() + c * stride_ + begin_ + length_);
   length_ += m;
 }
 
@@ -248,37 +253,31 @@ Tensor StreamingConvTranspose1d::push(const Tensor& chunk, bool last) {
     all.append(y);
     return all.slice(trim_left_, y.dim(1) - trim_right_);
   }
-  Tensor finished = no_frames(cout);
+  // Every input step adds a kernel-wide run of outputs at stride spacing: with the overlap carried from the
+  // previous chunk added, the first n·stride columns are complete (all of them at the end), the rest carries on.
+  Tensor columns;
+  int64_t width = 0;
   if (n > 0) {
-    // Every input step adds a kernel-wide run of outputs at stride spacing; the first n·stride are complete once
-    // the overlap carried from the previous chunk is added, the rest carries on to the next.
-    Tensor columns = conv_transpose1d(chunk.reshape({1, cin, n}), w_.weight, Tensor(), stride_);
-    const int64_t width = columns.dim(2);
+    columns = conv_transpose1d(chunk.reshape({1, cin, n}), w_.weight, Tensor(), stride_);
+    width = columns.dim(2);
     columns = columns.reshape({cout, width});
-    for (int64_t c = 0; c < cout; ++c)
-      for (int64_t t = 0; t < overlap_.length(); ++t) columns[c * width + t] += overlap_.at(c, t);
-    TimeBuffer all;
-    all.append(columns);
-    finished = all.take(n * stride_);
-    overlap_ = std::move(all);
+    for (int64_t c = 0; c < cout; ++c) {
+      const float* carried = overlap_.data() + c * overlap_.row_stride();
+      for (int64_t t = 0; t < overlap_.length(); ++t) columns[c * width + t] += carried[t];
+    }
+  } else {
+    columns = overlap_.slice(0, overlap_.length());
+    width = columns.dim(1);
   }
-  if (last && overlap_.length() > 0) {
-    TimeBuffer all;
-    all.append(finished);
-    all.append(overlap_.slice(0, overlap_.length()));
-    finished = all.slice(0, all.length());
-    overlap_.clear();
-  }
-  const int64_t count = length_of(finished);
+  const int64_t complete = last ? width : std::min(width, n * stride_);
+  overlap_.clear();
+  overlap_.append(columns, complete, width);
   if (!w_.bias.empty())
     for (int64_t c = 0; c < cout; ++c)
-      for (int64_t t = 0; t < count; ++t) finished[c * count + t] += w_.bias[c];
-  const int64_t skip = std::clamp<int64_t>(trim_left_ - produced_, 0, count);
-  produced_ += count;
-  TimeBuffer trimmed;
-  trimmed.append(finished);
-  trimmed.drop(skip);
-  held_.append(trimmed.slice(0, trimmed.length()));
+      for (int64_t t = 0; t < complete; ++t) columns[c * width + t] += w_.bias[c];
+  const int64_t skip = std::clamp<int64_t>(trim_left_ - produced_, 0, complete);
+  produced_ += complete;
+  held_.append(columns, skip, complete);
   const int64_t ready = held_.length() - trim_right_;
   Tensor out = ready > 0 ? held_.take(ready) : no_frames(cout);
   if (last) reset();

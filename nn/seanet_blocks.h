@@ -24,6 +24,7 @@ class TimeBuffer {
   int64_t channels() const { return channels_; }
   int64_t length() const { return length_; }
   void append(const Tensor& x);                    // [C, m]
+  void append(const Tensor& x, int64_t begin, int64_t end);  // columns begin..end of x [C, m]
   Tensor slice(int64_t begin, int64_t end) const;  // a copy of [C, begin..end)
   Tensor take(int64_t n);                          // removes and returns the first n
   void drop(int64_t n);
