@@ -69,9 +69,11 @@ struct ModelOptions {
   // The layout from --vocab, or --preset filled with the sizes of the models in use.
   const VocabularyLayout& layout() const;
 
- private:
+  // Whether an image (audio) model is named or shipped.
   bool image_model_available() const;
   bool audio_model_available() const;
+
+ private:
 
   mutable std::unique_ptr<TextTokenizer> text_;
   mutable std::unique_ptr<VqganConfig> image_config_;

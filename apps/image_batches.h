@@ -17,6 +17,11 @@ struct TokenizedImage {
   std::vector<int64_t> codes;  // [grid_h, grid_w]
 };
 
+// Encodes prepared images; at most `batch` of one size share a network pass. codes[i] are images[i]'s,
+// [H/factor, W/factor].
+std::vector<std::vector<int64_t>> encode_prepared_images(const std::vector<const PreparedImage*>& images,
+                                                         const ImageTokenizer& tokenizer, int64_t batch);
+
 // Reads, prepares and encodes `paths` in order; at most `batch` images share a network pass.
 std::vector<TokenizedImage> tokenize_images(const std::vector<std::string>& paths, const ModelOptions& models,
                                             int64_t batch);

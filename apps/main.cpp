@@ -14,10 +14,13 @@ Command inspect_command();
 Command vocab_command();
 Command generate_command();
 Command score_command();
+Command preprocess_command();
+Command merge_command();
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> all{tokenize_command(), detokenize_command(), reconstruct_command(),
-                                        generate_command(), score_command(), inspect_command(), vocab_command()};
+                                        preprocess_command(), merge_command(), generate_command(), score_command(),
+                                        inspect_command(), vocab_command()};
   return all;
 }
 

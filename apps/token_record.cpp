@@ -57,6 +57,27 @@ json make_record(const std::optional<std::string>& input, const Segment& segment
   return r;
 }
 
+json make_image_record(const std::string& input, const Segment& segment, int64_t source_width, int64_t source_height,
+                       std::string_view preprocess, const SequenceFormat& format) {
+  json r = make_record(input, segment, format);
+  r["size"] = {source_width, source_height};
+  r["preprocess"] = preprocess;
+  return r;
+}
+
+json make_location_record(const std::optional<std::string>& input, const Segment& segment, ImageSize size,
+                          BoxConvention convention, const SequenceFormat& format) {
+  json r = make_record(input, segment, format);
+  r["image_size"] = {size.width, size.height};
+  r["convention"] = box_convention_name(convention);
+  r["bins"] = format.layout().range_of(format.layout().span(segment.span)).size;
+  return r;
+}
+
+LocationTokenizer location_tokenizer(const SequenceFormat& format, const char* span_name, BoxConvention convention) {
+  return LocationTokenizer(convention, format.layout().range_of(format.layout().span(span_name)).size);
+}
+
 Segment record_segment(const json& record, const SequenceFormat& format, const std::string& where) {
   if (!record.is_object()) throw Error(cat(where, ": not a JSON object"));
   if (!record.contains("modality") || !record["modality"].is_string())

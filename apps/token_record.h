@@ -9,9 +9,11 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "sequence/sequence_format.h"
 #include "tokenizers/encodec.h"
+#include "tokenizers/location_tokenizer.h"
 
 namespace anytok {
 
@@ -20,6 +22,18 @@ std::string record_modality(const Segment& segment);
 
 nlohmann::json make_record(const std::optional<std::string>& input, const Segment& segment,
                            const SequenceFormat& format);
+
+// An image record: the codes of an image whose original was `source_width`×`source_height`, prepared by
+// `preprocess` (its name).
+nlohmann::json make_image_record(const std::string& input, const Segment& segment, int64_t source_width,
+                                 int64_t source_height, std::string_view preprocess, const SequenceFormat& format);
+
+// A boxes or keypoints record: the bins of the span's range, with what decoding them needs.
+nlohmann::json make_location_record(const std::optional<std::string>& input, const Segment& segment, ImageSize size,
+                                    BoxConvention convention, const SequenceFormat& format);
+
+// The location tokenizer for `span_name`'s range of the layout: as many bins as the range has codes.
+LocationTokenizer location_tokenizer(const SequenceFormat& format, const char* span_name, BoxConvention convention);
 
 // The segment a record holds: from "codes" and "shape" when present, otherwise by parsing "tokens" with the
 // layout. `where` names the record in messages ("tokens.jsonl:3").

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "apps/command.h"
+#include "apps/durable_file.h"
 #include "apps/image_batches.h"
 #include "apps/progress.h"
 #include "apps/token_record.h"
@@ -27,15 +28,6 @@ const char* kUsage =
     "  and coded at --bandwidth (audio records hold codes [K, T] and \"sample_rate\", \"channels\", \"length\",\n"
     "  \"bandwidth\", and \"scales\" for models that normalize). Records come in the order files, --text, --boxes,\n"
     "  --keypoints.";
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(cat(path, ": cannot open"));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw Error(cat(path, ": read failed"));
-  return text.str();
-}
 
 int run(int argc, char** argv) {
   ModelOptions models;
@@ -74,7 +66,7 @@ int run(int argc, char** argv) {
   std::vector<size_t> image_slots;  // where each image's record goes
   for (const auto& path : inputs) {
     switch (kind_of(path)) {
-      case FileKind::Text: add_text(path, read_file(path)); break;
+      case FileKind::Text: add_text(path, read_whole_file(path)); break;
       case FileKind::Image:
         image_paths.push_back(path);
         image_slots.push_back(records.size());
@@ -97,31 +89,26 @@ int run(int argc, char** argv) {
     auto images = tokenize_images(image_paths, models, batch);
     for (size_t i = 0; i < images.size(); ++i) {
       const TokenizedImage& image = images[i];
-      nlohmann::json& r = records[image_slots[i]];
-      r = make_record(image.path, Segment::image(image.grid_h, image.grid_w, image.codes), format);
-      r["size"] = {image.prepared.source_width, image.prepared.source_height};
-      r["preprocess"] = preprocess;
+      records[image_slots[i]] =
+          make_image_record(image.path, Segment::image(image.grid_h, image.grid_w, image.codes),
+                            image.prepared.source_width, image.prepared.source_height, preprocess, format);
     }
   }
   for (const auto& text : texts) add_text(std::nullopt, text);
   if (!boxes.empty() || !keypoints.empty()) {
-    ImageSize size = parse_image_size(image_size);
-    // Each span's bins are its range's size, written to the record as used.
-    auto location_record = [&](const char* span_name, const auto& encode) {
-      const int64_t bins = format.layout().range_of(format.layout().span(span_name)).size;
-      const LocationTokenizer location(parse_box_convention(convention), bins);
-      nlohmann::json r = make_record(std::nullopt, encode(location), format);
-      r["image_size"] = {size.width, size.height};
-      r["convention"] = convention;
-      r["bins"] = bins;
-      records.push_back(r);
-    };
-    if (!boxes.empty())
-      location_record("boxes", [&](const LocationTokenizer& l) { return Segment::boxes(l.encode_boxes(parse_boxes(boxes), size)); });
-    if (!keypoints.empty())
-      location_record("keypoints", [&](const LocationTokenizer& l) {
-        return Segment::keypoints(l.encode_points(parse_points(keypoints), size));
-      });
+    const ImageSize size = parse_image_size(image_size);
+    const BoxConvention box_convention = parse_box_convention(convention);
+    if (!boxes.empty()) {
+      const LocationTokenizer location = location_tokenizer(format, "boxes", box_convention);
+      records.push_back(make_location_record(
+          std::nullopt, Segment::boxes(location.encode_boxes(parse_boxes(boxes), size)), size, box_convention, format));
+    }
+    if (!keypoints.empty()) {
+      const LocationTokenizer location = location_tokenizer(format, "keypoints", box_convention);
+      records.push_back(make_location_record(std::nullopt,
+                                             Segment::keypoints(location.encode_points(parse_points(keypoints), size)),
+                                             size, box_convention, format));
+    }
   }
 
   Output out(output);
