@@ -59,7 +59,20 @@ DatasetOutput::DatasetOutput(std::string prefix, DatasetFormat format, bool seq2
 
 DatasetOutput::~DatasetOutput() = default;
 
-bool DatasetOutput::complete() const { return fs::exists(sidecar_path()); }
+bool DatasetOutput::complete() const {
+  if (!fs::exists(sidecar_path())) return false;
+  json sidecar;
+  try {
+    sidecar = json::parse(read_whole_file(sidecar_path()));
+  } catch (const json::parse_error& e) {
+    throw Error(cat(sidecar_path(), ": unreadable (", e.what(), "); pass --overwrite to redo the run"));
+  }
+  sidecar.erase("counts");
+  if (sidecar != settings_)
+    throw Error(cat(sidecar_path(), ": a finished run made with other settings (its \"", first_difference(sidecar, settings_),
+                    "\" differs); pass --overwrite to replace it"));
+  return true;
+}
 
 void DatasetOutput::discard() {
   remove_if_present(sidecar_path());

@@ -44,7 +44,8 @@ class DatasetOutput {
   const std::string& prefix() const { return prefix_; }
   std::string sidecar_path() const { return prefix_ + ".json"; }
   std::string errors_path() const { return prefix_ + ".errors.jsonl"; }
-  bool complete() const;   // the sidecar exists
+  // Whether the sidecar exists; Error when it does but was made with other settings.
+  bool complete() const;
   void discard();          // removes the sidecar and any checkpoint, so that the run starts over
 
   // Opens the partial files, resuming from a checkpoint made with the same settings; returns the manifest line

@@ -5,6 +5,8 @@
 #include <map>
 
 #include "nn/error.h"
+#include "nn/gemm.h"
+#include "nn/thread_pool.h"
 
 namespace anytok {
 
@@ -14,18 +16,31 @@ std::vector<std::vector<int64_t>> encode_prepared_images(const std::vector<const
   std::map<std::pair<int64_t, int64_t>, std::vector<size_t>> by_size;
   for (size_t i = 0; i < images.size(); ++i) by_size[{images[i]->pixels.dim(1), images[i]->pixels.dim(2)}].push_back(i);
   std::vector<std::vector<int64_t>> codes(images.size());
-  for (const auto& [size, members] : by_size) {
-    const auto [h, w] = size;
-    const int64_t grid = (h / factor) * (w / factor);
-    for (size_t start = 0; start < members.size(); start += static_cast<size_t>(batch)) {
-      const size_t count = std::min(members.size() - start, static_cast<size_t>(batch));
-      Tensor pixels = Tensor::uninitialized({static_cast<int64_t>(count), 3, h, w});
-      for (size_t k = 0; k < count; ++k)
-        std::memcpy(pixels.data() + k * 3 * h * w, images[members[start + k]]->pixels.data(), sizeof(float) * 3 * h * w);
-      const std::vector<int64_t> batch_codes = tokenizer.encode(pixels);
-      for (size_t k = 0; k < count; ++k)
-        codes[members[start + k]].assign(batch_codes.begin() + k * grid, batch_codes.begin() + (k + 1) * grid);
-    }
+  std::vector<std::vector<size_t>> batches;
+  for (const auto& [size, members] : by_size)
+    for (size_t start = 0; start < members.size(); start += static_cast<size_t>(batch))
+      batches.emplace_back(members.begin() + start,
+                           members.begin() + std::min(members.size(), start + static_cast<size_t>(batch)));
+  auto encode_batch = [&](const std::vector<size_t>& members) {
+    const int64_t h = images[members[0]]->pixels.dim(1), w = images[members[0]]->pixels.dim(2);
+    const int64_t grid = (h / factor) * (w / factor), count = static_cast<int64_t>(members.size());
+    Tensor pixels = Tensor::uninitialized({count, 3, h, w});
+    for (int64_t k = 0; k < count; ++k)
+      std::memcpy(pixels.data() + k * 3 * h * w, images[members[k]]->pixels.data(), sizeof(float) * 3 * h * w);
+    const std::vector<int64_t> batch_codes = tokenizer.encode(pixels);
+    for (int64_t k = 0; k < count; ++k)
+      codes[members[k]].assign(batch_codes.begin() + k * grid, batch_codes.begin() + (k + 1) * grid);
+  };
+  ThreadPool& pool = ThreadPool::global();
+  if (static_cast<int64_t>(batches.size()) < pool.size()) {
+    for (const auto& members : batches) encode_batch(members);  // few batches: each uses every thread inside
+  } else {
+    // Enough batches for every thread: each runs whole batches on its own, which scales better than splitting
+    // every convolution (no synchronisation per layer, and each thread keeps its own data in its cache).
+    SerialBlas serial;
+    pool.parallel_for(static_cast<int64_t>(batches.size()), [&](int64_t begin, int64_t end) {
+      for (int64_t b = begin; b < end; ++b) encode_batch(batches[static_cast<size_t>(b)]);
+    });
   }
   return codes;
 }

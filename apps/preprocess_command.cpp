@@ -1,10 +1,10 @@
 // anytok preprocess: a JSON Lines manifest → Megatron-LM indexed datasets (or tokens JSON Lines), resumable after
 // a kill, one shard per rank when a scheduler runs many copies.
 //
-// The pipeline takes the manifest in chunks of lines. Worker threads parse each line and decode, resize, read and
-// resample its files; the networks then run over the whole chunk (images of one size share a batch, each using
-// every thread inside); a single writer appends the results in manifest order, so the output never depends on
-// the thread count.
+// The pipeline takes the manifest in chunks of lines. Worker threads parse each line, tokenize its text and
+// locations, and decode and resize its images; the networks then run over the whole chunk: images of one size in
+// batches, audio files read and encoded as streams, with a batch or a file per thread when there are enough. A
+// single writer appends the results in manifest order, so the output never depends on the thread count.
 #include <openssl/evp.h>
 #include <unistd.h>
 
@@ -14,6 +14,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
+#include <numeric>
 
 #include "apps/command.h"
 #include "apps/dataset_output.h"
@@ -22,8 +24,8 @@
 #include "apps/manifest.h"
 #include "apps/token_record.h"
 #include "nn/error.h"
+#include "nn/gemm.h"
 #include "nn/thread_pool.h"
-#include "tokenizers/audio_io.h"
 #include "tokenizers/image_io.h"
 
 namespace anytok {
@@ -58,13 +60,12 @@ const char* kUsage =
     "SLURM_PROCID/SLURM_NTASKS, SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT, OMPI_COMM_WORLD_RANK/\n"
     "OMPI_COMM_WORLD_SIZE or PMI_RANK/PMI_SIZE.";
 
-// A segment on its way through the pipeline. Text, boxes and keypoints are finished by the workers; images and
-// audio wait, decoded, for the networks.
+// A segment on its way through the pipeline. Text, boxes and keypoints are finished by the workers; images wait,
+// decoded and resized, for the network; audio files are read as the network encodes them.
 struct PendingSegment {
   SegmentSpec spec;
   Segment segment;
   PreparedImage image;
-  Tensor audio;
   EncodedAudio encoded;
 };
 
@@ -213,10 +214,20 @@ class Preprocessor {
     });
     encode_images(examples);
     encode_audio(examples);
+    for (const auto& e : examples)
+      if (e.error.empty())
+        for (const auto& part : e.parts)
+          for (const auto& s : part) {
+            images_ += s.spec.source == SegmentSource::Image;
+            if (s.spec.source == SegmentSource::Audio)
+              audio_seconds_ += static_cast<double>(s.encoded.length) / static_cast<double>(audio_tokenizer_->config().sample_rate);
+          }
     return examples;
   }
 
   const SequenceFormat& format() const { return format_; }
+  int64_t images() const { return images_; }           // tokenized so far
+  double audio_seconds() const { return audio_seconds_; }
 
   // The example's documents of token sequences, and its jsonl line.
   std::vector<std::vector<TokenSequence>> documents(const PendingExample& e) const {
@@ -322,12 +333,8 @@ class Preprocessor {
         });
         break;
       case SegmentSource::Audio:
+        // Read later, as it is encoded: a stream in bounded memory, however long the file.
         if (!audio_tokenizer_) throw Error("an audio segment, but no audio model (give --audio-model)");
-        with_path([&] {
-          const EncodecConfig& config = audio_tokenizer_->config();
-          s.audio = read_audio(spec.path, config.sample_rate, config.channels);
-          if (s.audio.dim(1) == 0) throw Error("holds no audio");
-        });
         break;
       case SegmentSource::Boxes:
         s.segment = Segment::boxes(location_tokenizer(format_, "boxes", convention_).encode_boxes(spec.boxes, spec.image_size));
@@ -371,17 +378,55 @@ class Preprocessor {
     }
   }
 
-  void encode_audio(std::vector<PendingExample>& examples) const {
-    each_pending(examples, SegmentSource::Audio, [&](PendingExample& e, PendingSegment& s) {
-      if (!e.error.empty()) return;
+  void encode_audio(std::vector<PendingExample>& examples) {
+    std::vector<std::pair<PendingExample*, PendingSegment*>> owners;
+    each_pending(examples, SegmentSource::Audio, [&](PendingExample& e, PendingSegment& s) { owners.emplace_back(&e, &s); });
+    std::vector<std::string> errors(owners.size());
+    auto encode = [&](AudioTokenizer& tokenizer, size_t i) {
+      PendingSegment& s = *owners[i].second;
       try {
-        s.encoded = audio_tokenizer_->encode(s.audio, models_.bandwidth);
+        s.encoded = tokenizer.encode_file(s.spec.path, models_.bandwidth);
         s.segment = Segment::audio(s.encoded.codebooks, s.encoded.frames, s.encoded.codes);
       } catch (const Error& error) {
-        e.error = cat(s.spec.path, ": ", error.what());
+        errors[i] = error.what();  // names the file
       }
-      s.audio = Tensor();
-    });
+    };
+    ThreadPool& pool = ThreadPool::global();
+    if (static_cast<int64_t>(owners.size()) < pool.size()) {
+      for (size_t i = 0; i < owners.size(); ++i) encode(*audio_tokenizer_, i);  // each file uses every thread
+    } else {
+      // A file per thread, each read and encoded by a model of its own (a streaming encoder keeps state): no
+      // synchronisation per layer, as splitting each layer over the threads needs.
+      while (static_cast<int64_t>(spare_audio_.size()) < pool.size() - 1)
+        spare_audio_.push_back(std::make_unique<AudioTokenizer>(models_.audio_model_dir()));
+      std::vector<AudioTokenizer*> free_models{audio_tokenizer_};
+      for (auto& t : spare_audio_) free_models.push_back(t.get());
+      // Largest files first, so that no long file starts last while the other threads sit idle.
+      std::vector<uintmax_t> bytes(owners.size());
+      for (size_t i = 0; i < owners.size(); ++i) {
+        std::error_code unknown;  // a missing file sorts last and fails when opened
+        bytes[i] = std::filesystem::file_size(owners[i].second->spec.path, unknown);
+        if (unknown) bytes[i] = 0;
+      }
+      std::vector<size_t> order(owners.size());
+      std::iota(order.begin(), order.end(), size_t{0});
+      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return bytes[a] > bytes[b]; });
+      std::mutex mutex;
+      SerialBlas serial;
+      pool.parallel_for(static_cast<int64_t>(owners.size()), [&](int64_t begin, int64_t end) {
+        AudioTokenizer* tokenizer;
+        {
+          std::lock_guard lock(mutex);
+          tokenizer = free_models.back();
+          free_models.pop_back();
+        }
+        for (int64_t i = begin; i < end; ++i) encode(*tokenizer, order[static_cast<size_t>(i)]);
+        std::lock_guard lock(mutex);
+        free_models.push_back(tokenizer);
+      });
+    }
+    for (size_t i = 0; i < owners.size(); ++i)
+      if (!errors[i].empty() && owners[i].first->error.empty()) owners[i].first->error = errors[i];
   }
 
   const Manifest& manifest_;
@@ -392,14 +437,17 @@ class Preprocessor {
   const TextTokenizer* text_ = nullptr;
   const ImageTokenizer* image_tokenizer_ = nullptr;
   AudioTokenizer* audio_tokenizer_ = nullptr;
+  std::vector<std::unique_ptr<AudioTokenizer>> spare_audio_;  // with audio_tokenizer_, one per thread
   ImagePreprocess preprocess_ = ImagePreprocess::Taming;
+  int64_t images_ = 0;
+  double audio_seconds_ = 0;
 };
 
 int run(int argc, char** argv) {
   ModelOptions models;
   std::string manifest_path, prefix, format_name = "megatron", convention_name;
   std::optional<int64_t> rank, world_size;
-  int64_t batch = 8, max_errors = -1;
+  int64_t batch = 1, max_errors = -1;
   double checkpoint_seconds = 30;
   bool overwrite = false;
   po::options_description options("options", kHelpWidth, kHelpWidth / 2);
@@ -419,7 +467,9 @@ int run(int argc, char** argv) {
       ("overwrite", po::bool_switch(&overwrite), "start over, discarding a finished run or an unfinished checkpoint")
       ("box-convention", po::value(&convention_name)->value_name("NAME")->default_value("unified-io-2"),
        "location binning: unified-io-2 (truncate) or pix2seq (round)")
-      ("batch", po::value(&batch)->value_name("N")->default_value(8), "images per network pass");
+      ("batch", po::value(&batch)->value_name("N")->default_value(1),
+       "images of one size per network pass. With as many passes as threads, each thread runs passes of its own, and "
+       "on a CPU one image per pass is fastest: its activations stay in cache");
   models.add_to(options);
   po::positional_options_description positional;
   positional.add("manifest", 1);
@@ -434,6 +484,7 @@ int run(int argc, char** argv) {
   const BoxConvention convention = parse_box_convention(convention_name);
   const Rank me = rank_of_process(rank, world_size);
 
+  const auto start = Clock::now();  // the rates in the closing line include loading and hashing the models
   const Manifest manifest(manifest_path);
   const auto [first_line, end_line] = manifest.slice(me.rank, me.world_size);
   const std::string run_prefix = me.world_size > 1 ? cat(prefix, ".rank-", me.rank, "-of-", me.world_size) : prefix;
@@ -481,8 +532,7 @@ int run(int argc, char** argv) {
 
   Preprocessor preprocessor(manifest, models, convention, batch);
   const int64_t chunk = std::max<int64_t>(16, 4 * batch * ThreadPool::global().size());
-  const auto start = Clock::now();
-  auto last_checkpoint = start;
+  auto last_checkpoint = Clock::now();
   const int64_t resumed_at = next;
   RunProgress progress(end_line - first_line);
   while (next < end_line) {
@@ -516,12 +566,17 @@ int run(int argc, char** argv) {
   int64_t sequences = 0, tokens = 0;
   for (const auto& [modality, n] : counts["sequences"].items()) sequences += n.get<int64_t>();
   for (const auto& n : counts["tokens"]) tokens += n.get<int64_t>();
-  char rate[64];
-  std::snprintf(rate, sizeof rate, "%.1f s (%.1f lines/s)", seconds, static_cast<double>(end_line - resumed_at) / std::max(seconds, 1e-9));
+  const double lines_done = static_cast<double>(end_line - resumed_at), elapsed = std::max(seconds, 1e-9);
+  char rates[160];
+  int used = std::snprintf(rates, sizeof rates, "%.2f s: %.2f lines/s", seconds, lines_done / elapsed);
+  if (preprocessor.images() > 0)
+    used += std::snprintf(rates + used, sizeof rates - used, ", %.2f images/s", static_cast<double>(preprocessor.images()) / elapsed);
+  if (preprocessor.audio_seconds() > 0)
+    std::snprintf(rates + used, sizeof rates - used, ", %.2f audio s/s", preprocessor.audio_seconds() / elapsed);
   std::cerr << "anytok preprocess: " << run_prefix << ": " << output.examples() << " examples, " << sequences
             << " sequences, " << tokens << " tokens; " << output.errors() << " errors"
             << (output.errors() > 0 ? cat(" (see ", output.errors_path(), ")") : std::string()) << "; "
-            << end_line - resumed_at << " lines in " << rate << "\n";
+            << end_line - resumed_at << " lines in " << rates << "\n";
   return 0;
 }
 
