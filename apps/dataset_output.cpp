@@ -64,7 +64,7 @@ bool DatasetOutput::complete() const {
   json sidecar;
   try {
     sidecar = json::parse(read_whole_file(sidecar_path()));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     throw Error(cat(sidecar_path(), ": unreadable (", e.what(), "); pass --overwrite to redo the run"));
   }
   sidecar.erase("counts");

@@ -112,7 +112,7 @@ json parse_json(std::string_view line) {
     throw Error(cat("the line is ", line.size(), " bytes, over the limit of ", kMaxManifestLineBytes >> 20, " MiB"));
   try {
     return json::parse(line);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     std::string what = e.what();
     if (const size_t tag = what.find("] "); tag != std::string::npos) what = what.substr(tag + 2);  // drop the exception id
     throw Error(cat("invalid JSON: ", what));

@@ -50,7 +50,7 @@ int run(int argc, char** argv) {
     }
     try {
       sidecars.push_back(json::parse(read_whole_file(path)));
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
       throw Error(cat(path, ": ", e.what()));
     }
   }

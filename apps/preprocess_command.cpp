@@ -105,7 +105,7 @@ json model_identity(const std::string& dir) {
   json j;
   try {
     j["config"] = json::parse(read_whole_file(config));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     throw Error(cat(config, ": ", e.what()));
   }
   j["sha256"] = sha256_of_file((std::filesystem::path(dir) / "model.safetensors").string());

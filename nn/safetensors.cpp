@@ -105,7 +105,9 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : file_(std::make_shar
   }
   if (!root.is_object()) throw fail("header is not a JSON object");
 
-  for (const auto& [name, entry] : root.items()) {
+  for (const auto& item : root.items()) {
+    const std::string& name = item.key();  // a plain reference: lambdas below capture it
+    const auto& entry = item.value();
     if (name == "__metadata__") {
       if (!entry.is_object()) throw fail("__metadata__ is not an object of strings");
       for (const auto& [key, value] : entry.items()) {
