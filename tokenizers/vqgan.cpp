@@ -27,7 +27,7 @@ VqganConfig VqganConfig::load(const std::string& model_dir) {
   c.z_channels = config::positive(dd, path, "z_channels", c.z_channels);
   c.in_channels = config::positive(dd, path, "in_channels", c.in_channels);
   c.out_ch = config::positive(dd, path, "out_ch", c.out_ch);
-  if (dd.value("double_z", false)) throw Error(cat(path, ": double_z is true, which only KL autoencoders use"));
+  if (config::boolean(dd, path, "double_z", false)) throw Error(cat(path, ": double_z is true, which only KL autoencoders use"));
   c.n_embed = config::positive(j, path, "n_embed", c.n_embed);
   c.embed_dim = config::positive(j, path, "embed_dim", c.embed_dim);
   c.preprocess = config::string(j, path, "preprocess", c.preprocess);
