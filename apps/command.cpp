@@ -47,10 +47,20 @@ void ModelOptions::add_to(po::options_description& options) {
       ("preset", po::value(&preset)->value_name("NAME")->default_value("anytok"),
        "vocabulary layout preset: anytok, unified-io-2 or anygpt")
       ("bins", po::value(&bins)->value_name("N")->default_value(1000), "location bins for boxes and keypoints")
-      ("threads", po::value(&threads)->value_name("N")->default_value(0), "worker threads (0: one per core)");
+      ("threads", po::value(&threads)->value_name("N")->default_value(0), "worker threads (0: one per core)")
+      ("max-image-pixels", po::value(&max_image_pixels)->value_name("N")->default_value(kDefaultMaxImagePixels),
+       "refuse images whose header claims more pixels (width × height)")
+      ("max-audio-seconds", po::value(&max_audio_seconds)->value_name("S")->default_value(kDefaultMaxAudioSeconds),
+       "refuse audio files whose header claims a longer duration")
+      ("max-tokens", po::value(&max_tokens)->value_name("N")->default_value(kDefaultMaxTokens),
+       "refuse token records of more ids or codes");
 }
 
-void ModelOptions::apply() const { ThreadPool::set_threads(threads); }
+void ModelOptions::apply() const {
+  if (max_image_pixels < 1 || !(max_audio_seconds > 0) || max_tokens < 1)
+    throw Error("--max-image-pixels, --max-audio-seconds and --max-tokens must be positive");
+  ThreadPool::set_threads(threads);
+}
 
 const TextTokenizer& ModelOptions::text() const {
   if (!text_)
@@ -81,7 +91,7 @@ const EncodecConfig& ModelOptions::audio_config() const {
 }
 
 AudioTokenizer& ModelOptions::audio_tokenizer() const {
-  if (!audio_tokenizer_) audio_tokenizer_ = std::make_unique<AudioTokenizer>(audio_model_dir());
+  if (!audio_tokenizer_) audio_tokenizer_ = std::make_unique<AudioTokenizer>(audio_model_dir(), max_audio_seconds);
   return *audio_tokenizer_;
 }
 

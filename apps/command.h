@@ -14,6 +14,8 @@
 #include "decoders/image_decoder.h"
 #include "sequence/vocabulary_layout.h"
 #include "tokenizers/audio_tokenizer.h"
+#include "apps/token_record.h"
+#include "tokenizers/image_io.h"
 #include "tokenizers/image_preprocess.h"
 #include "tokenizers/image_tokenizer.h"
 #include "tokenizers/text_tokenizer.h"
@@ -48,6 +50,10 @@ struct ModelOptions {
   std::string preset = "anytok";
   int64_t bins = 1000;
   int threads = 0;
+  // Caps on what inputs may demand: generous, but finite, so that memory follows them and not a file's claims.
+  int64_t max_image_pixels = kDefaultMaxImagePixels;
+  double max_audio_seconds = kDefaultMaxAudioSeconds;
+  int64_t max_tokens = kDefaultMaxTokens;
 
   void add_to(po::options_description& options);
   void apply() const;  // sizes the thread pool

@@ -91,7 +91,7 @@ int run(int argc, char** argv) {
     } catch (const json::exception& e) {
       throw Error(cat(where, ": not valid JSON (", e.what(), ")"));
     }
-    Segment segment = record_segment(record, format, where);
+    Segment segment = record_segment(record, format, where, models.max_tokens);
     items.push_back({where, std::move(record), std::move(segment)});
   }
   if (in->bad()) throw Error(cat(name, ": read failed"));

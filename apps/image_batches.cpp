@@ -55,7 +55,8 @@ std::vector<TokenizedImage> tokenize_images(const std::vector<std::string>& path
   for (size_t i = 0; i < paths.size(); ++i) {
     images[i].path = paths[i];
     try {
-      images[i].prepared = prepare_image(read_image(paths[i]), preprocess, config.resolution, config.factor());
+      images[i].prepared =
+          prepare_image(read_image(paths[i], models.max_image_pixels), preprocess, config.resolution, config.factor());
     } catch (const Error& e) {
       const std::string message = e.what();
       throw Error(message.starts_with(paths[i]) ? message : cat(paths[i], ": ", message));

@@ -73,7 +73,7 @@ int run(int argc, char** argv) {
       throw Error(cat(tokens, ":", number, ": not valid JSON (", e.what(), ")"));
     }
     if (record.value("modality", std::string()) != "image") continue;
-    Segment s = record_segment(record, format, cat(tokens, ":", number));
+    Segment s = record_segment(record, format, cat(tokens, ":", number), models.max_tokens);
     codes.insert(codes.end(), s.codes.begin(), s.codes.end());
     ++records;
   }

@@ -329,7 +329,8 @@ class Preprocessor {
         if (!image_tokenizer_) throw Error("an image segment, but no image model (give --image-model)");
         with_path([&] {
           const VqganConfig& config = image_tokenizer_->config();
-          s.image = prepare_image(read_image(spec.path), preprocess_, config.resolution, config.factor());
+          s.image = prepare_image(read_image(spec.path, models_.max_image_pixels), preprocess_, config.resolution,
+                                  config.factor());
         });
         break;
       case SegmentSource::Audio:
@@ -398,7 +399,7 @@ class Preprocessor {
       // A file per thread, each read and encoded by a model of its own (a streaming encoder keeps state): no
       // synchronisation per layer, as splitting each layer over the threads needs.
       while (static_cast<int64_t>(spare_audio_.size()) < pool.size() - 1)
-        spare_audio_.push_back(std::make_unique<AudioTokenizer>(models_.audio_model_dir()));
+        spare_audio_.push_back(std::make_unique<AudioTokenizer>(models_.audio_model_dir(), models_.max_audio_seconds));
       std::vector<AudioTokenizer*> free_models{audio_tokenizer_};
       for (auto& t : spare_audio_) free_models.push_back(t.get());
       // Largest files first, so that no long file starts last while the other threads sit idle.

@@ -78,7 +78,11 @@ LocationTokenizer location_tokenizer(const SequenceFormat& format, const char* s
   return LocationTokenizer(convention, format.layout().range_of(format.layout().span(span_name)).size);
 }
 
-Segment record_segment(const json& record, const SequenceFormat& format, const std::string& where) {
+Segment record_segment(const json& record, const SequenceFormat& format, const std::string& where, int64_t max_tokens) {
+  auto check_count = [&](uint64_t count, const char* what) {
+    if (count > static_cast<uint64_t>(max_tokens))
+      throw Error(cat(where, ": ", count, " ", what, ", over the limit of ", max_tokens, " (--max-tokens)"));
+  };
   if (!record.is_object()) throw Error(cat(where, ": not a JSON object"));
   if (!record.contains("modality") || !record["modality"].is_string())
     throw Error(cat(where, ": missing 'modality'"));
@@ -96,8 +100,12 @@ Segment record_segment(const json& record, const SequenceFormat& format, const s
     Shape shape = integers(record["shape"], where, "shape");
     const size_t rank = modality == "text" ? 1 : 2;
     if (shape.size() != rank) throw Error(cat(where, ": a ", modality, " shape has ", rank, " dimensions, got ", shape_to_string(shape)));
-    for (int64_t d : shape)
+    uint64_t count = 1;
+    for (int64_t d : shape) {
       if (d < 0 || d > (int64_t{1} << 31)) throw Error(cat(where, ": shape ", shape_to_string(shape), " is not plausible"));
+      count *= static_cast<uint64_t>(d);
+    }
+    check_count(count, "codes");
     std::vector<int64_t> codes;
     flatten(record["codes"], shape, 0, codes, where);
     if (modality == "text") return Segment::text(std::move(codes));
@@ -109,6 +117,7 @@ Segment record_segment(const json& record, const SequenceFormat& format, const s
   }
 
   if (!record.contains("tokens")) throw Error(cat(where, ": has neither 'codes' nor 'tokens'"));
+  if (record["tokens"].is_array()) check_count(record["tokens"].size(), "ids");
   std::vector<Segment> segments;
   try {
     segments = format.parse(integers(record["tokens"], where, "tokens"));

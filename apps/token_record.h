@@ -17,6 +17,8 @@
 
 namespace anytok {
 
+constexpr int64_t kDefaultMaxTokens = int64_t{1} << 24;
+
 // The modality word of a segment's record: "text", "image", "audio", "boxes" or "keypoints".
 std::string record_modality(const Segment& segment);
 
@@ -45,6 +47,8 @@ nlohmann::json make_audio_record(const std::string& input, const EncodedAudio& e
 EncodedAudio record_encoded_audio(const nlohmann::json& record, const Segment& segment, const EncodecConfig& config,
                                   const std::string& where);
 
-Segment record_segment(const nlohmann::json& record, const SequenceFormat& format, const std::string& where);
+// Records of more than `max_tokens` ids or codes are refused before they are converted.
+Segment record_segment(const nlohmann::json& record, const SequenceFormat& format, const std::string& where,
+                       int64_t max_tokens = kDefaultMaxTokens);
 
 }  // namespace anytok

@@ -9,9 +9,13 @@
 
 namespace anytok {
 
+constexpr double kDefaultMaxAudioSeconds = 4 * 3600.0;
+
 class AudioTokenizer {
  public:
-  explicit AudioTokenizer(const std::string& model_dir);
+  // Files longer than `max_seconds` are refused by their header's length, before a sample is read, so that
+  // neither time nor memory follows what a header claims.
+  explicit AudioTokenizer(const std::string& model_dir, double max_seconds = kDefaultMaxAudioSeconds);
   const EncodecConfig& config() const { return model_.config(); }
   // The file's audio → codes [K, T] from config().codebooks_for(kbps) codebooks. `progress` hears the seconds of
   // audio done and the file's length in seconds.
@@ -21,6 +25,7 @@ class AudioTokenizer {
 
  private:
   EncodecModel model_;
+  double max_seconds_;
 };
 
 }  // namespace anytok

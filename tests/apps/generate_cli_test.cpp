@@ -32,7 +32,10 @@ std::vector<int64_t> row(const anytok::SafetensorsFile& f, const std::string& na
 
 std::string joined(const std::vector<int64_t>& ids) {
   std::string s;
-  for (int64_t id : ids) s += (s.empty() ? "" : " ") + std::to_string(id);
+  for (int64_t id : ids) {
+    if (!s.empty()) s += ' ';
+    s += std::to_string(id);
+  }
   return s;
 }
 
