@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <mutex>
 
 #include "nn/error.h"
 
@@ -28,8 +29,10 @@ std::vector<int64_t> Codebook::nearest(const float* vectors, int64_t count) cons
   for (int64_t i = 0; i < count * dim(); ++i)
     if (!std::isfinite(vectors[i])) throw Error("cannot quantize: the latent holds NaN or infinite values");
   // FAISS computes small batches as Σ(z − e)², other arithmetic than upstream's; the BLAS path computes
-  // ‖z‖² + ‖e‖² − 2·z·e, which is upstream's. Threshold 0 takes that path for every batch.
-  faiss::distance_compute_blas_threshold = 0;
+  // ‖z‖² + ‖e‖² − 2·z·e, which is upstream's. Threshold 0 takes that path for every batch. FAISS keeps the
+  // threshold in a global, so it is set once, not by every search that may run beside another.
+  static std::once_flag blas_path;
+  std::call_once(blas_path, [] { faiss::distance_compute_blas_threshold = 0; });
   // One OpenMP thread: the distance GEMM is OpenBLAS's, threaded as the pool is. A team of OpenMP threads would
   // add little and keep spinning after the search, slowing whatever runs next.
   omp_set_num_threads(1);

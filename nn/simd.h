@@ -4,7 +4,9 @@
 #include <bit>
 #include <cstdint>
 
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+// ThreadSanitizer builds go without: a clone is chosen by an ifunc resolver that the dynamic loader calls before
+// the sanitizer's runtime is up, and the instrumented resolver crashes there.
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
 #define ANYTOK_SIMD_CLONES [[gnu::target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")]]
 #else
 #define ANYTOK_SIMD_CLONES
