@@ -45,22 +45,26 @@ std::vector<std::vector<int64_t>> encode_prepared_images(const std::vector<const
   return codes;
 }
 
+PreparedImage prepare_image_file(const std::string& path, const ModelOptions& models) {
+  const VqganConfig& config = models.image_tokenizer().config();
+  try {
+    return prepare_image(read_image(path, models.max_image_pixels), models.image_preprocess(), config.resolution,
+                         config.factor());
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    throw Error(message.starts_with(path) ? message : cat(path, ": ", message));
+  }
+}
+
 std::vector<TokenizedImage> tokenize_images(const std::vector<std::string>& paths, const ModelOptions& models,
                                             int64_t batch) {
   const ImageTokenizer& tokenizer = models.image_tokenizer();
   const VqganConfig& config = tokenizer.config();
-  const ImagePreprocess preprocess = models.image_preprocess();
   std::vector<TokenizedImage> images(paths.size());
   std::vector<const PreparedImage*> prepared;
   for (size_t i = 0; i < paths.size(); ++i) {
     images[i].path = paths[i];
-    try {
-      images[i].prepared =
-          prepare_image(read_image(paths[i], models.max_image_pixels), preprocess, config.resolution, config.factor());
-    } catch (const Error& e) {
-      const std::string message = e.what();
-      throw Error(message.starts_with(paths[i]) ? message : cat(paths[i], ": ", message));
-    }
+    images[i].prepared = prepare_image_file(paths[i], models);
     prepared.push_back(&images[i].prepared);
   }
   std::vector<std::vector<int64_t>> codes = encode_prepared_images(prepared, tokenizer, batch);

@@ -17,6 +17,10 @@ struct TokenizedImage {
   std::vector<int64_t> codes;  // [grid_h, grid_w]
 };
 
+// The image file at `path`, decoded within --max-image-pixels and prepared for the image model as --preprocess
+// says; errors name the file.
+PreparedImage prepare_image_file(const std::string& path, const ModelOptions& models);
+
 // Encodes prepared images; at most `batch` of one size share a network pass. codes[i] are images[i]'s,
 // [H/factor, W/factor].
 std::vector<std::vector<int64_t>> encode_prepared_images(const std::vector<const PreparedImage*>& images,

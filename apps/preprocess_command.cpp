@@ -26,7 +26,6 @@
 #include "nn/error.h"
 #include "nn/gemm.h"
 #include "nn/thread_pool.h"
-#include "tokenizers/image_io.h"
 
 namespace anytok {
 namespace {
@@ -310,14 +309,6 @@ class Preprocessor {
 
   void prepare_segment(PendingSegment& s) const {
     const SegmentSpec& spec = s.spec;
-    auto with_path = [&](const auto& work) {
-      try {
-        work();
-      } catch (const Error& e) {
-        const std::string message = e.what();
-        throw Error(message.starts_with(spec.path) ? message : cat(spec.path, ": ", message));
-      }
-    };
     switch (spec.source) {
       case SegmentSource::Text: {
         std::vector<int64_t> pieces = text_->encode(spec.text);
@@ -327,11 +318,7 @@ class Preprocessor {
       }
       case SegmentSource::Image:
         if (!image_tokenizer_) throw Error("an image segment, but no image model (give --image-model)");
-        with_path([&] {
-          const VqganConfig& config = image_tokenizer_->config();
-          s.image = prepare_image(read_image(spec.path, models_.max_image_pixels), preprocess_, config.resolution,
-                                  config.factor());
-        });
+        s.image = prepare_image_file(spec.path, models_);
         break;
       case SegmentSource::Audio:
         // Read later, as it is encoded: a stream in bounded memory, however long the file.

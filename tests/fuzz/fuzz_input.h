@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <string>
 
+#include "sequence/vocabulary_layout.h"
+
 namespace anytok::fuzz {
 
 // The bytes as a file, for readers that take a path: in /dev/shm when it exists (no disk traffic), one name per
@@ -22,6 +24,23 @@ inline std::string as_file(const uint8_t* data, size_t size, const std::string& 
   if (size > 0 && std::fwrite(data, 1, size, f) != size) __builtin_trap();
   std::fclose(f);
   return path;
+}
+
+// Model sizes small enough that fuzzed ids often land in every range: 8000 text pieces (pad 0, unk 1, bos 2,
+// eos 3), 64 image codes on a 2×2 grid, 2 audio codebooks of 16, 32 location bins.
+inline ModelSizes small_model_sizes() {
+  ModelSizes sizes;
+  sizes.text_pieces = 8000;
+  sizes.text_pad = 0;
+  sizes.text_unk = 1;
+  sizes.text_bos = 2;
+  sizes.text_eos = 3;
+  sizes.image_codes = 64;
+  sizes.image_grid_h = sizes.image_grid_w = 2;
+  sizes.audio_codebooks = 2;
+  sizes.audio_bins = 16;
+  sizes.location_bins = 32;
+  return sizes;
 }
 
 // A model folder holding `config.json` with these bytes.

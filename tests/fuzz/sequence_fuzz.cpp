@@ -2,6 +2,7 @@
 // what is fuzzed: a layout read from the rest, or ids (16-bit each) parsed under one of the three presets.
 #include <nlohmann/json.hpp>
 
+#include "fuzz_input.h"
 #include "nn/error.h"
 #include "sequence/sequence_format.h"
 #include "sequence/vocabulary_layout.h"
@@ -10,19 +11,9 @@ namespace {
 
 const anytok::VocabularyLayout& preset(int which) {
   static const auto layouts = [] {
-    anytok::ModelSizes sizes;
-    sizes.text_pieces = 8000;
-    sizes.text_pad = 0;
-    sizes.text_unk = 1;
-    sizes.text_bos = 2;
-    sizes.text_eos = 3;
-    sizes.image_codes = 64;
-    sizes.image_grid_h = sizes.image_grid_w = 2;
-    sizes.audio_codebooks = 2;
-    sizes.audio_bins = 16;
-    sizes.location_bins = 32;
     std::vector<anytok::VocabularyLayout> all;
-    for (const auto& name : anytok::VocabularyLayout::preset_names()) all.push_back(anytok::VocabularyLayout::preset(name, sizes));
+    for (const auto& name : anytok::VocabularyLayout::preset_names())
+      all.push_back(anytok::VocabularyLayout::preset(name, anytok::fuzz::small_model_sizes()));
     return all;
   }();
   return layouts[static_cast<size_t>(which) % layouts.size()];

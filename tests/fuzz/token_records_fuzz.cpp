@@ -4,19 +4,12 @@
 #include <sstream>
 
 #include "apps/token_record.h"
+#include "fuzz_input.h"
 #include "nn/error.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const anytok::VocabularyLayout layout = [] {
-    anytok::ModelSizes sizes;
-    sizes.text_pieces = 8000;
-    sizes.image_codes = 64;
-    sizes.image_grid_h = sizes.image_grid_w = 2;
-    sizes.audio_codebooks = 2;
-    sizes.audio_bins = 16;
-    sizes.location_bins = 32;
-    return anytok::VocabularyLayout::preset("anytok", sizes);
-  }();
+  static const anytok::VocabularyLayout layout =
+      anytok::VocabularyLayout::preset("anytok", anytok::fuzz::small_model_sizes());
   static const anytok::SequenceFormat format(layout);
   static const anytok::EncodecConfig audio = [] {
     anytok::EncodecConfig c;
