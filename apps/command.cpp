@@ -53,7 +53,7 @@ void ModelOptions::add_to(po::options_description& options) {
       ("max-audio-seconds", po::value(&max_audio_seconds)->value_name("S")->default_value(kDefaultMaxAudioSeconds),
        "refuse audio files whose header claims a longer duration")
       ("max-tokens", po::value(&max_tokens)->value_name("N")->default_value(kDefaultMaxTokens),
-       "refuse token records of more ids or codes");
+       "refuse token records (and generate inputs and lengths) of more ids or codes");
 }
 
 void ModelOptions::apply() const {

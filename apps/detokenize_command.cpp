@@ -81,20 +81,13 @@ int run(int argc, char** argv) {
     Segment segment;
   };
   std::vector<Item> items;
-  std::string line;
-  for (int64_t number = 1; std::getline(*in, line); ++number) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = cat(name, ":", number);
-    json record;
-    try {
-      record = json::parse(line);
-    } catch (const json::exception& e) {
-      throw Error(cat(where, ": not valid JSON (", e.what(), ")"));
-    }
+  TokenRecordReader reader(*in, name, models.max_tokens);
+  json record;
+  std::string where;
+  while (reader.next(record, where)) {
     Segment segment = record_segment(record, format, where, models.max_tokens);
     items.push_back({where, std::move(record), std::move(segment)});
   }
-  if (in->bad()) throw Error(cat(name, ": read failed"));
 
   const bool has_media = std::any_of(items.begin(), items.end(), [](const Item& i) {
     return i.segment.kind == SegmentKind::Image || i.segment.kind == SegmentKind::Audio;

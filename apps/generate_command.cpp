@@ -103,6 +103,14 @@ int run(int argc, char** argv) {
     }
     source = layout_format().encoder_ids(example);
   }
+  // The decoder's cache grows with both lengths, so they answer to the same cap as token records.
+  if (static_cast<int64_t>(source.size()) > models.max_tokens)
+    throw Error(cat("the input is ", source.size(), " ids, over the limit of ", models.max_tokens, " (--max-tokens)"));
+  if (g.max_new_tokens > models.max_tokens)
+    throw Error(cat("--max-new-tokens ", g.max_new_tokens, " is over the limit of ", models.max_tokens,
+                    " (--max-tokens)"));
+  if (audio_frames < 0 || audio_frames > models.max_tokens)
+    throw Error(cat("--audio-frames must be between 0 and ", models.max_tokens, " (--max-tokens)"));
   for (int64_t id : source)
     if (id < 0 || id >= config.vocab_size)
       throw Error(cat("input id ", id, " is outside the model's vocabulary 0..", config.vocab_size - 1));

@@ -63,17 +63,12 @@ int run(int argc, char** argv) {
   SequenceFormat format(models.layout());
   std::vector<int64_t> codes;
   int64_t records = 0;
-  std::string line;
-  for (int64_t number = 1; std::getline(in, line); ++number) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    json record;
-    try {
-      record = json::parse(line);
-    } catch (const json::exception& e) {
-      throw Error(cat(tokens, ":", number, ": not valid JSON (", e.what(), ")"));
-    }
+  TokenRecordReader reader(in, tokens, models.max_tokens);
+  json record;
+  std::string where;
+  while (reader.next(record, where)) {
     if (record.value("modality", std::string()) != "image") continue;
-    Segment s = record_segment(record, format, cat(tokens, ":", number), models.max_tokens);
+    Segment s = record_segment(record, format, where, models.max_tokens);
     codes.insert(codes.end(), s.codes.begin(), s.codes.end());
     ++records;
   }

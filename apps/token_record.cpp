@@ -1,5 +1,6 @@
 #include "apps/token_record.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "nn/error.h"
@@ -168,6 +169,48 @@ EncodedAudio record_encoded_audio(const nlohmann::json& r, const Segment& segmen
   if (config.normalize && e.scales.empty())
     throw Error(cat(where, ": the audio model normalizes, but the record has no \"scales\""));
   return e;
+}
+
+TokenRecordReader::TokenRecordReader(std::istream& in, std::string name, int64_t max_tokens)
+    : in_(in), name_(std::move(name)), max_line_bytes_(max_line_bytes(max_tokens)) {}
+
+// A record writes each id twice ("codes" and "tokens"), at most 10 characters each with its separator; the
+// rest of a record (input path, shape, metadata) is small.
+size_t TokenRecordReader::max_line_bytes(int64_t max_tokens) {
+  const auto tokens = std::min<uint64_t>(static_cast<uint64_t>(max_tokens), uint64_t{1} << 40);
+  return static_cast<size_t>(tokens * 24 + (uint64_t{1} << 20));
+}
+
+bool TokenRecordReader::read_line() {
+  line_.clear();
+  std::streambuf* buffer = in_.rdbuf();
+  ++line_number_;
+  for (;;) {
+    const int c = buffer->sbumpc();
+    if (c == std::char_traits<char>::eof()) return !line_.empty();
+    if (c == '\n') return true;
+    if (line_.size() == max_line_bytes_)
+      throw Error(cat(name_, ":", line_number_, ": the line is longer than ", max_line_bytes_ >> 20,
+                      " MiB, more than a record within --max-tokens can be"));
+    line_.push_back(static_cast<char>(c));
+  }
+}
+
+bool TokenRecordReader::next(json& record, std::string& where) {
+  for (;;) {
+    if (!read_line()) {
+      if (in_.bad()) throw Error(cat(name_, ": read failed"));
+      return false;
+    }
+    if (line_.find_first_not_of(" \t\r") == std::string::npos) continue;
+    where = cat(name_, ":", line_number_);
+    try {
+      record = json::parse(line_);
+    } catch (const json::exception& e) {
+      throw Error(cat(where, ": not valid JSON (", e.what(), ")"));
+    }
+    return true;
+  }
 }
 
 }  // namespace anytok

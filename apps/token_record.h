@@ -7,6 +7,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <istream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,8 +38,6 @@ nlohmann::json make_location_record(const std::optional<std::string>& input, con
 // The location tokenizer for `span_name`'s range of the layout: as many bins as the range has codes.
 LocationTokenizer location_tokenizer(const SequenceFormat& format, const char* span_name, BoxConvention convention);
 
-// The segment a record holds: from "codes" and "shape" when present, otherwise by parsing "tokens" with the
-// layout. `where` names the record in messages ("tokens.jsonl:3").
 // An audio record for `encoded`, coded by a model of `config`.
 nlohmann::json make_audio_record(const std::string& input, const EncodedAudio& encoded, const EncodecConfig& config,
                                  const SequenceFormat& format);
@@ -47,8 +46,31 @@ nlohmann::json make_audio_record(const std::string& input, const EncodedAudio& e
 EncodedAudio record_encoded_audio(const nlohmann::json& record, const Segment& segment, const EncodecConfig& config,
                                   const std::string& where);
 
-// Records of more than `max_tokens` ids or codes are refused before they are converted.
+// The segment a record holds: from "codes" and "shape" when present, otherwise by parsing "tokens" with the
+// layout. `where` names the record in messages ("tokens.jsonl:3"). Records of more than `max_tokens` ids or codes
+// are refused before they are converted.
 Segment record_segment(const nlohmann::json& record, const SequenceFormat& format, const std::string& where,
                        int64_t max_tokens = kDefaultMaxTokens);
+
+// Reads the records of a tokens JSON Lines stream one at a time, skipping blank lines. A line longer than a record
+// of `max_tokens` tokens can be is refused before it is all read, so memory follows the cap, not the input.
+class TokenRecordReader {
+ public:
+  TokenRecordReader(std::istream& in, std::string name, int64_t max_tokens);
+
+  // The next record, or false at the end of the stream; `where` names its line ("tokens.jsonl:3").
+  bool next(nlohmann::json& record, std::string& where);
+
+  static size_t max_line_bytes(int64_t max_tokens);
+
+ private:
+  bool read_line();
+
+  std::istream& in_;
+  std::string name_;
+  size_t max_line_bytes_;
+  int64_t line_number_ = 0;
+  std::string line_;
+};
 
 }  // namespace anytok

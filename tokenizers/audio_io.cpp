@@ -35,20 +35,29 @@ uint32_t le32(const unsigned char* p) {
   return uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24;
 }
 
-// libsndfile quietly shortens a WAV whose data chunk claims more bytes than the file holds, so a truncated
-// download would read as a shorter sound. Walking the RIFF chunks to the data chunk finds the claim and refuses
-// such a file. 0xFFFFFFFF is what writers streaming to a pipe put there: a length they could not know.
-void check_wav_complete(const std::string& path) {
+// Walks a WAV's RIFF chunks before libsndfile reads it, for two faults it reports badly or not at all:
+//  - a format chunk with no channels or a zero sample rate, which libsndfile calls an "internal error";
+//  - a data chunk that claims more bytes than the file holds, which libsndfile quietly shortens, so that a
+//    truncated download would read as a shorter sound. 0xFFFFFFFF is what writers streaming to a pipe put there:
+//    a length they could not know.
+// Other files, and WAVs too damaged to walk, are left to libsndfile.
+void check_wav_header(const std::string& path) {
   std::error_code ec;
   const uint64_t size = std::filesystem::file_size(path, ec);
   std::ifstream in(path, std::ios::binary);
   unsigned char header[12];
-  if (ec || !in.read(reinterpret_cast<char*>(header), sizeof header)) return;  // libsndfile opened it; let it be
+  if (ec || !in.read(reinterpret_cast<char*>(header), sizeof header)) return;
   if (std::memcmp(header, "RIFF", 4) != 0 || std::memcmp(header + 8, "WAVE", 4) != 0) return;
   for (uint64_t pos = 12; size - pos >= 8;) {
-    unsigned char chunk[8];
-    if (!in.seekg(static_cast<std::streamoff>(pos)) || !in.read(reinterpret_cast<char*>(chunk), sizeof chunk)) return;
+    unsigned char chunk[16];
+    if (!in.seekg(static_cast<std::streamoff>(pos)) || !in.read(reinterpret_cast<char*>(chunk), 8)) return;
     const uint64_t length = le32(chunk + 4), held = size - pos - 8;
+    if (std::memcmp(chunk, "fmt ", 4) == 0 && length >= 8 && held >= 8 &&
+        in.read(reinterpret_cast<char*>(chunk + 8), 8)) {
+      const unsigned channels = chunk[10] | unsigned{chunk[11]} << 8;
+      if (channels == 0) fail(path, "is corrupt (its header claims 0 channels)");
+      if (le32(chunk + 12) == 0) fail(path, "is corrupt (its header claims a sample rate of 0 Hz)");
+    }
     if (std::memcmp(chunk, "data", 4) == 0) {
       if (length != 0xFFFFFFFF && length > held)
         fail(path, cat("is a truncated WAV (its data chunk claims ", length, " bytes; the file holds ", held, ")"));
@@ -80,6 +89,7 @@ AudioReader::AudioReader(const std::string& path, int64_t target_rate, int64_t t
   if (std::filesystem::is_regular_file(path, ec) && std::filesystem::file_size(path, ec) == 0 && !ec)
     fail(path, "is empty (0 bytes)");
 
+  check_wav_header(path);
   SF_INFO info{};
   file_.reset(sf_open(path.c_str(), SFM_READ, &info));
   if (!file_) fail(path, cat("cannot be read as audio (", sndfile_error(nullptr), ")"));
@@ -88,8 +98,6 @@ AudioReader::AudioReader(const std::string& path, int64_t target_rate, int64_t t
     fail(path, cat("is corrupt (its header claims a sample rate of ", info.samplerate, " Hz)"));
   if (info.frames == SF_COUNT_MAX || info.frames < 0) fail(path, "has an unknown length");
   if (info.frames == 0) fail(path, "no audio samples");
-  if ((info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_WAV || (info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_WAVEX)
-    check_wav_complete(path);
   // Integers become v/2^(bits−1); libsndfile's default, set here so that nothing else can change it.
   sf_command(file_.get(), SFC_SET_NORM_FLOAT, nullptr, SF_TRUE);
 

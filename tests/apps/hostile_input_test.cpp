@@ -22,7 +22,8 @@ const std::string kHostile = kData + "/hostile";
 
 std::string expand(std::string text, const std::string& scratch) {
   const std::pair<std::string, std::string> names[] = {
-      {"{hostile}", kHostile}, {"{golden}", kData + "/golden"}, {"{images}", kData + "/images"}, {"{scratch}", scratch}};
+      {"{hostile}", kHostile}, {"{golden}", kData + "/golden"}, {"{images}", kData + "/images"},
+      {"{data}", kData}, {"{scratch}", scratch}};
   for (const auto& [name, value] : names)
     for (size_t at = text.find(name); at != std::string::npos; at = text.find(name, at + value.size()))
       text.replace(at, name.size(), value);
@@ -104,4 +105,23 @@ TEST_CASE("a manifest line of 100 MB is refused by name, and the run goes on") {
   CHECK(error["line"] == 2);
   CHECK(error["reason"] == "the line is 104857614 bytes, over the limit of 64 MiB");
   CHECK(json::parse(read_text(dir.path("ds.json")))["counts"]["examples"] == 2);
+}
+
+TEST_CASE("a tokens line longer than --max-tokens allows is refused before it is read whole") {
+  ScratchDir dir("hostile-long-tokens");
+  std::string tokens = "{\"modality\": \"text\", \"tokens\": [";
+  for (int i = 0; i < 400000; ++i) tokens += "5, ";
+  tokens += "5]}\n";
+  write_text(dir.path("long.jsonl"), tokens);
+  // 1 MiB of metadata plus 24 bytes per token: 10 tokens allow about 1 MiB, the line is 1.2 MB.
+  for (const std::string& command : {std::string("detokenize"), "inspect --image-model '" + kData + "/golden/vqgan-taming-tiny'"}) {
+    CAPTURE(command);
+    const auto r = run_anytok(command + " '" + dir.path("long.jsonl") + "' --max-tokens 10");
+    CHECK(r.exit_code == 1);
+    CHECK_MESSAGE(r.err.find("long.jsonl:1: the line is longer than 1 MiB, more than a record within --max-tokens "
+                             "can be") != std::string::npos, r.err);
+  }
+  // Within the default cap the same line is a record like any other.
+  const auto r = run_anytok("detokenize '" + dir.path("long.jsonl") + "'");
+  CHECK_MESSAGE(r.exit_code == 0, r.err);
 }
