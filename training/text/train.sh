@@ -1,5 +1,4 @@
 #!/bin/sh
-# shellcheck disable=SC2086  # $PACKAGES is a word list, split on purpose
 # Train the default text tokenizer (SentencePiece BPE) from Debian manuals.
 # Idempotent and non-interactive; see README.md.  Environment overrides:
 #   VOCAB_SIZE  vocabulary size (default 8000)
@@ -14,25 +13,8 @@ DIR=training/text
 WORK=$DIR/build              # not committed
 LOCK=$DIR/packages.txt       # "package<TAB>version" used for the released model
 
-# 1. Packages: corpus sources and the trainer.  apt runs only if one is missing.
-PACKAGES=$(cut -f1 "$LOCK")
-missing=""
-for p in $PACKAGES; do
-    dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed \
-        || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-    SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y \
-        --no-install-recommends $PACKAGES
-fi
-mkdir -p "$WORK"
-dpkg-query -W $PACKAGES > "$WORK/packages.txt"
-if ! cmp -s "$LOCK" "$WORK/packages.txt"; then
-    echo "warning: package versions differ from $LOCK; the model will differ too:" >&2
-    diff "$LOCK" "$WORK/packages.txt" >&2 || true
-fi
+# 1. Packages: corpus sources and the trainer.
+sh training/packages.sh "$LOCK" "$WORK"
 
 # 2. Corpus: train.txt, heldout.txt (every 20th paragraph, never trained on).
 python3 "$DIR/build_corpus.py" "$WORK"
