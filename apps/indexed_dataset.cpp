@@ -72,6 +72,7 @@ std::string_view modality_name(Modality modality) {
     case Modality::Audio: return "audio";
     case Modality::Boxes: return "boxes";
     case Modality::Keypoints: return "keypoints";
+    case Modality::Token: return "token";
   }
   return "unknown";
 }

@@ -27,9 +27,10 @@ int64_t token_bytes(TokenDtype dtype);
 std::string_view token_dtype_name(TokenDtype dtype);  // "uint16" | "int32"
 
 // The mode of each sequence. Text 0 and image 1 are what Megatron's own multimodal preprocessing writes.
-enum class Modality : int8_t { Text = 0, Image = 1, Audio = 2, Boxes = 3, Keypoints = 4 };
-constexpr int kModalities = 5;
-std::string_view modality_name(Modality modality);  // "text", "image", "audio", "boxes", "keypoints"
+enum class Modality : int8_t { Text = 0, Image = 1, Audio = 2, Boxes = 3, Keypoints = 4, Token = 5 };
+constexpr int kModalities = 6;
+// "text", "image", "audio", "boxes", "keypoints", "token" (a task token or other named id)
+std::string_view modality_name(Modality modality);
 
 struct DatasetIndex {
   TokenDtype dtype = TokenDtype::Int32;

@@ -47,7 +47,7 @@ std::string resolve(const std::string& folder, const json& value, const char* ke
 
 SegmentSpec parse_segment(const json& j, const std::string& folder) {
   if (!j.is_object()) throw Error(cat("a segment must be an object such as {\"text\": ...}, got ", j.dump().substr(0, 80)));
-  static const char* const kModalities[] = {"text", "image", "audio", "boxes", "keypoints"};
+  static const char* const kModalities[] = {"text", "image", "audio", "boxes", "keypoints", "token"};
   const char* found = nullptr;
   for (const auto& [key, value] : j.items()) {
     bool known = key == "image_size";
@@ -57,9 +57,9 @@ SegmentSpec parse_segment(const json& j, const std::string& folder) {
         found = m;
         known = true;
       }
-    if (!known) throw Error(cat("a segment has the unknown key \"", key, "\" (segments hold text, image, audio, boxes or keypoints)"));
+    if (!known) throw Error(cat("a segment has the unknown key \"", key, "\" (segments hold text, image, audio, boxes, keypoints or token)"));
   }
-  if (!found) throw Error("a segment names no modality (text, image, audio, boxes or keypoints)");
+  if (!found) throw Error("a segment names no modality (text, image, audio, boxes, keypoints or token)");
   const std::string modality = found;
   if (j.contains("image_size") && modality != "boxes" && modality != "keypoints")
     throw Error(cat("\"image_size\" belongs to boxes and keypoints, not to ", modality));
@@ -69,6 +69,10 @@ SegmentSpec parse_segment(const json& j, const std::string& folder) {
     s.source = SegmentSource::Text;
     s.text = j["text"].get<std::string>();
     if (s.text.empty()) throw Error("empty text segment");
+  } else if (modality == "token") {
+    if (!j["token"].is_string()) throw Error(cat("\"token\" must be a token's name, got ", j["token"].dump().substr(0, 80)));
+    s.source = SegmentSource::Token;
+    s.text = j["token"].get<std::string>();
   } else if (modality == "image" || modality == "audio") {
     s.source = modality == "image" ? SegmentSource::Image : SegmentSource::Audio;
     s.path = resolve(folder, j[modality], found);

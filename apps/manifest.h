@@ -6,6 +6,7 @@
 //   {"text": "..."}     {"image": PATH}     {"audio": PATH}
 //   {"boxes": [[x1, y1, x2, y2], ...], "image_size": [W, H]}         pixels, inside the image
 //   {"keypoints": [[x, y], ...], "image_size": [W, H]}
+//   {"token": "<task:caption>"}                                      a named id of the vocabulary layout
 // "id" (a string or an integer) is optional; other keys of an example are ignored, so manifests may carry their
 // own metadata, but a segment with an unknown key is refused (a misspelt modality must not vanish silently).
 // Relative paths resolve against the manifest's folder. Blank lines hold no example. A manifest holds pairs or
@@ -24,11 +25,11 @@
 
 namespace anytok {
 
-enum class SegmentSource { Text, Image, Audio, Boxes, Keypoints };
+enum class SegmentSource { Text, Image, Audio, Boxes, Keypoints, Token };
 
 struct SegmentSpec {
   SegmentSource source = SegmentSource::Text;
-  std::string text;             // Text
+  std::string text;             // Text; Token: its name
   std::string path;             // Image, Audio: resolved against the manifest's folder
   std::vector<Box> boxes;       // Boxes
   std::vector<Point> points;    // Keypoints

@@ -244,7 +244,8 @@ class Preprocessor {
       json list = json::array();
       for (const auto& s : part) {
         switch (s.spec.source) {
-          case SegmentSource::Text: list.push_back(make_record(std::nullopt, s.segment, format_)); break;
+          case SegmentSource::Text:
+          case SegmentSource::Token: list.push_back(make_record(std::nullopt, s.segment, format_)); break;
           case SegmentSource::Image:
             list.push_back(make_image_record(s.spec.path, s.segment, s.image.source_width, s.image.source_height,
                                              image_preprocess_name(preprocess_), format_));
@@ -278,6 +279,7 @@ class Preprocessor {
       case SegmentSource::Audio: return Modality::Audio;
       case SegmentSource::Boxes: return Modality::Boxes;
       case SegmentSource::Keypoints: return Modality::Keypoints;
+      case SegmentSource::Token: return Modality::Token;
     }
     return Modality::Text;
   }
@@ -330,6 +332,9 @@ class Preprocessor {
       case SegmentSource::Keypoints:
         s.segment = Segment::keypoints(
             location_tokenizer(format_, "keypoints", convention_).encode_points(spec.points, spec.image_size));
+        break;
+      case SegmentSource::Token:
+        s.segment = Segment::token(format_.layout(), spec.text);
         break;
     }
   }

@@ -368,3 +368,26 @@ TEST_CASE("preprocess: three ranks then merge equal one process, for documents, 
     }
   }
 }
+
+TEST_CASE("preprocess: task tokens are segments of their own, and an unknown one is a bad example") {
+  ScratchDir dir("preprocess-tokens");
+  fs::copy_file(image("rgb.png"), dir.path("rgb.png"));
+  write_text(dir.path("pairs.jsonl"),
+             "{\"inputs\": [{\"token\": \"<task:caption>\"}, {\"image\": \"rgb.png\"}], \"targets\": [{\"text\": \"a cat\"}]}\n"
+             "{\"inputs\": [{\"token\": \"<task:dance>\"}, {\"image\": \"rgb.png\"}], \"targets\": [{\"text\": \"a cat\"}]}\n"
+             "{\"inputs\": [{\"token\": 5}], \"targets\": [{\"text\": \"a cat\"}]}\n");
+  const auto r = run_anytok("preprocess '" + dir.path("pairs.jsonl") + "' -o '" + dir.path("ds") + "'" + kModels);
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  const IdxFile inputs = read_dataset(dir.path("ds_inputs"));
+  REQUIRE(inputs.sequences.size() == 2);
+  const auto layout = json::parse(run_anytok("vocab --json" + kModels).out);
+  CHECK(inputs.sequences[0] == std::vector<int64_t>{layout["tokens"]["<task:caption>"].get<int64_t>()});
+  CHECK(inputs.modes[0] == 5);
+  CHECK(inputs.modes[1] == 1);
+  CHECK(inputs.sequences[1] == tokenize_alone("'" + dir.path("rgb.png") + "'"));
+  const std::vector<json> errors = json_lines(dir.path("ds.errors.jsonl"));
+  REQUIRE(errors.size() == 2);
+  CHECK(errors[0]["reason"] == "the vocabulary layout has no token <task:dance>");
+  CHECK(errors[1]["reason"] == "\"token\" must be a token's name, got 5");
+  CHECK(json::parse(read_text(dir.path("ds.json")))["modes"]["token"] == 5);
+}
