@@ -11,6 +11,7 @@
 #include "nn/thread_pool.h"
 #include "world/scene.h"
 #include "world/speech.h"
+#include "world/tasks.h"
 
 namespace anytok {
 namespace {
@@ -27,24 +28,18 @@ const char* kUsage =
     "  speech/S-IIIIII.wav    the caption spoken by espeak-ng (with --speech), 16-bit mono, 22050 Hz\n"
     "  scenes.jsonl           one line a scene: {\"seed\", \"index\", \"image\", \"image_size\", \"caption\",\n"
     "                         \"objects\": [{\"label\", \"colour\", \"shape\", \"position\", \"box\": [x1,y1,x2,y2]}],\n"
-    "                         \"speech\"}; paths relative to DIR, boxes in pixels";
-
-std::string scene_name(const world::Scene& scene) {
-  std::ostringstream name;
-  name << scene.seed << "-" << std::setw(6) << std::setfill('0') << scene.index;
-  return name.str();
-}
+    "                         \"speech\"}; paths relative to DIR, boxes in pixels\n"
+    "  tasks.jsonl            each scene's examples of the five tasks (caption, detect, generate-image, and with\n"
+    "                         --speech speak and transcribe), as an `anytok preprocess` manifest of pairs";
 
 json scene_record(const world::Scene& scene, const std::string& image, const std::string& speech) {
   json objects = json::array();
   for (const world::Object& o : scene.objects) {
-    json box = json::array();
-    for (double v : o.box) box.push_back(std::round(v * 100) / 100);  // centipixels are plenty
     objects.push_back({{"label", o.label()},
                        {"colour", world::kColours[o.colour].name},
                        {"shape", world::kShapes[o.shape]},
                        {"position", world::kCells[o.cell]},
-                       {"box", box}});
+                       {"box", o.box}});
   }
   json record{{"seed", scene.seed},
               {"index", scene.index},
@@ -87,7 +82,7 @@ int run(int argc, char** argv) {
   const std::filesystem::path dir(output);
   std::filesystem::create_directories(dir / "images");
   if (with_speech) std::filesystem::create_directories(dir / "speech");
-  std::vector<std::string> lines(static_cast<size_t>(count));
+  std::vector<std::string> lines(static_cast<size_t>(count)), tasks(static_cast<size_t>(count));
   ProgressLine progress("world");
   constexpr int64_t kChunk = 256;
   for (int64_t begin = 0; begin < count; begin += kChunk) {
@@ -95,7 +90,7 @@ int run(int argc, char** argv) {
     ThreadPool::global().parallel_for(end - begin, [&](int64_t a, int64_t b) {
       for (int64_t i = begin + a; i < begin + b; ++i) {
         const world::Scene scene = world::make_scene(seed, first + i, size);
-        const std::string name = scene_name(scene);
+        const std::string name = world::scene_name(scene);
         const std::string image = "images/" + name + ".png";
         write_png((dir / image).string(), world::render(scene));
         std::string speech;
@@ -104,13 +99,18 @@ int run(int argc, char** argv) {
           world::speak_to_file(world::caption(scene), voice, (dir / speech).string());
         }
         lines[static_cast<size_t>(i)] = scene_record(scene, image, speech).dump();
+        for (world::Task task : world::kTasks)
+          if (with_speech || !world::task_uses_speech(task))
+            tasks[static_cast<size_t>(i)] += world::task_example(task, scene, image, speech).dump() + "\n";
       }
     });
     progress.update(static_cast<double>(end), static_cast<double>(count), "scenes");
   }
-  std::string text;
+  std::string text, examples;
   for (const std::string& line : lines) text += line + "\n";
+  for (const std::string& example : tasks) examples += example;
   write_file_atomically((dir / "scenes.jsonl").string(), text);
+  write_file_atomically((dir / "tasks.jsonl").string(), examples);
   std::cerr << "wrote " << count << " scenes to " << output << "\n";
   return 0;
 }

@@ -125,9 +125,17 @@ Scene make_scene(uint64_t seed, int64_t index, int64_t size) {
     o.cx = cell_size * (o.cell % 3 + 0.5) + (2 * draws.unit() - 1) * slack;
     o.cy = cell_size * (o.cell / 3 + 0.5) + (2 * draws.unit() - 1) * slack;
     o.box = {o.cx - o.radius, o.cy - o.radius, o.cx + o.radius, o.cy + o.radius};
+    for (double& v : o.box) v = std::round(v * 100) / 100;  // as they are written, so every reader sees the same
     scene.objects.push_back(o);
   }
   return scene;
+}
+
+std::string scene_name(const Scene& scene) {
+  char name[48];
+  std::snprintf(name, sizeof name, "%llu-%06lld", static_cast<unsigned long long>(scene.seed),
+                static_cast<long long>(scene.index));
+  return name;
 }
 
 RgbImage render(const Scene& scene) {

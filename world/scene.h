@@ -55,8 +55,11 @@ struct Scene {
   std::vector<Object> objects;            // in reading order of their cells
 };
 
-// Scene `index` of the world of `seed`, `size` pixels square (at least 24).
+// Scene `index` of the world of `seed`, `size` pixels square (at least 24). Boxes are rounded to 0.01 pixel.
 Scene make_scene(uint64_t seed, int64_t index, int64_t size = kDefaultSceneSize);
+
+// "S-IIIIII": the seed and the index, six digits at least; names the scene's files.
+std::string scene_name(const Scene& scene);
 
 // The picture, anti-aliased by rendering each shape's coverage at 4× and averaging it down.
 RgbImage render(const Scene& scene);

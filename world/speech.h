@@ -11,7 +11,7 @@ namespace anytok::world {
 
 struct Voice {
   std::string name = "en-us";  // an espeak-ng voice, as `espeak-ng --voices` lists them
-  int words_per_minute = 175;  // 80 to 450
+  int words_per_minute = 250;  // 80 to 450; brisk, to keep spoken captions short (at most about 4 s)
 };
 
 // Writes `text` spoken by `voice` to `wav_path`: 16-bit mono WAV at espeak-ng's rate (22050 Hz). Throws Error

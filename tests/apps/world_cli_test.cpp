@@ -35,6 +35,18 @@ TEST_CASE("anytok world writes each scene's picture, caption, boxes and speech, 
     CHECK(std::filesystem::file_size(dir.path("a/" + scene["speech"].get<std::string>())) > 10000);
   }
   CHECK(index == 15);
+  // Five tasks a scene, each a pair that `anytok preprocess` reads.
+  std::istringstream examples(read_text(dir.path("a/tasks.jsonl")));
+  std::vector<std::string> tasks;
+  for (std::string example; std::getline(examples, example);) tasks.push_back(json::parse(example)["id"]);
+  REQUIRE(tasks.size() == 25);
+  CHECK(tasks[0] == "7-000010/caption");
+  CHECK(tasks[24] == "7-000014/transcribe");
+  const auto pre = run_anytok("preprocess '" + dir.path("a/tasks.jsonl") + "' -o '" + dir.path("ds") +
+                              "' --image-model '" ANYTOK_TEST_DATA "/golden/vqgan-taming-tiny' --audio-model '"
+                              ANYTOK_TEST_DATA "/golden/encodec-24k-tiny' --bandwidth 9");
+  REQUIRE_MESSAGE(pre.exit_code == 0, pre.err);
+  CHECK(json::parse(read_text(dir.path("ds.json")))["counts"]["examples"] == 25);
 
   const auto again = run_anytok("world --seed 7 --first 10 --count 5 --speech --threads 1 -o '" + dir.path("b") + "'");
   REQUIRE_MESSAGE(again.exit_code == 0, again.err);

@@ -7,6 +7,7 @@
 #include "test_util.h"
 #include "tokenizers/audio_io.h"
 #include "world/speech.h"
+#include "world/tasks.h"
 
 using namespace anytok;
 using namespace anytok::world;
@@ -105,4 +106,21 @@ TEST_CASE("captions are spoken by espeak-ng, the same way every time") {
                     doctest::Contains("espeak-ng (voice \"nosuchvoice\") failed: The specified espeak-ng voice does not exist"));
   CHECK_THROWS_WITH(speak_to_file("hello", {"en-us", 20}, dir.path("c.wav")), doctest::Contains("80 to 450 words a minute"));
   CHECK_THROWS_WITH(speak_to_file("hello", {}, dir.path("missing/c.wav")), doctest::Contains("espeak-ng wrote no speech"));
+}
+
+TEST_CASE("each task's example holds the prompt, inputs and targets the task table gives") {
+  const Scene scene = make_scene(1, 1);  // three objects
+  const nlohmann::json detect = task_example(Task::Detect, scene, "i.png", "s.wav");
+  CHECK(detect["id"] == "1-000001/detect");
+  CHECK(detect["inputs"] == nlohmann::json::parse(R"([{"token": "<task:detect>"}, {"image": "i.png"}])"));
+  REQUIRE(detect["targets"].size() == 6);
+  CHECK(detect["targets"][1]["text"] == "purple square");
+  CHECK(detect["targets"][0]["boxes"][0][0].get<double>() == scene.objects[0].box[0]);
+  CHECK(detect["targets"][4]["image_size"] == nlohmann::json::array({64, 64}));
+  const nlohmann::json generate = task_example(Task::GenerateImage, scene, "i.png", "s.wav");
+  CHECK(generate["inputs"][1]["text"] == caption(scene));
+  CHECK(generate["targets"] == nlohmann::json::parse(R"([{"image": "i.png"}])"));
+  CHECK(task_example(Task::Transcribe, scene, "i.png", "s.wav")["inputs"][1]["audio"] == "s.wav");
+  CHECK(task_example(Task::Speak, scene, "i.png", "s.wav")["targets"][0]["audio"] == "s.wav");
+  CHECK(task_token(Task::GenerateImage) == "<task:generate-image>");
 }
