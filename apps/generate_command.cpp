@@ -156,17 +156,7 @@ int run(int argc, char** argv) {
           }
           case SegmentKind::Audio: {
             AudioDecoder& decoder = models.audio_decoder();
-            json audio_record = parsed;
-            // Generated audio has no recorded level: models that normalize decode each segment at unit scale.
-            if (decoder.config().normalize) {
-              const int64_t per_segment = decoder.config().segment_length()
-                                              ? (*decoder.config().segment_length() + decoder.config().seanet.hop_length() - 1) /
-                                                    decoder.config().seanet.hop_length()
-                                              : s.shape[1];
-              audio_record["scales"] = std::vector<float>(static_cast<size_t>((s.shape[1] + per_segment - 1) / per_segment), 1.0f);
-            }
-            decoder.decode_to_file(record_encoded_audio(audio_record, s, decoder.config(), "generated"), output,
-                                   AudioSubtype::Pcm16);
+            decoder.decode_to_file(generated_audio(s, decoder.config()), output, AudioSubtype::Pcm16);
             break;
           }
           case SegmentKind::Location: {

@@ -17,11 +17,12 @@ Command score_command();
 Command preprocess_command();
 Command merge_command();
 Command world_command();
+Command demo_command();
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> all{tokenize_command(), detokenize_command(), reconstruct_command(),
                                         preprocess_command(), merge_command(), generate_command(), score_command(),
-                                        inspect_command(), vocab_command(), world_command()};
+                                        inspect_command(), vocab_command(), world_command(), demo_command()};
   return all;
 }
 

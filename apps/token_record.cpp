@@ -171,6 +171,19 @@ EncodedAudio record_encoded_audio(const nlohmann::json& r, const Segment& segmen
   return e;
 }
 
+EncodedAudio generated_audio(const Segment& segment, const EncodecConfig& config) {
+  EncodedAudio e;
+  e.codebooks = segment.shape.at(0);
+  e.frames = segment.shape.at(1);
+  e.codes = segment.codes;
+  if (config.normalize) {
+    const int64_t hop = config.seanet.hop_length();
+    const int64_t per_segment = config.segment_length() ? (*config.segment_length() + hop - 1) / hop : e.frames;
+    e.scales.assign(static_cast<size_t>((e.frames + per_segment - 1) / per_segment), 1.0f);
+  }
+  return e;
+}
+
 TokenRecordReader::TokenRecordReader(std::istream& in, std::string name, int64_t max_tokens)
     : in_(in), name_(std::move(name)), max_line_bytes_(max_line_bytes(max_tokens)) {}
 

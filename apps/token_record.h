@@ -46,6 +46,10 @@ nlohmann::json make_audio_record(const std::string& input, const EncodedAudio& e
 EncodedAudio record_encoded_audio(const nlohmann::json& record, const Segment& segment, const EncodecConfig& config,
                                   const std::string& where);
 
+// What a generated audio segment gives to decode. Generated audio has no recorded level, so models that
+// normalize decode each segment at unit scale.
+EncodedAudio generated_audio(const Segment& segment, const EncodecConfig& config);
+
 // The segment a record holds: from "codes" and "shape" when present, otherwise by parsing "tokens" with the
 // layout. `where` names the record in messages ("tokens.jsonl:3"). Records of more than `max_tokens` ids or codes
 // are refused before they are converted.

@@ -40,10 +40,16 @@ void write_text(const std::string& path, const std::string& text) {
 }
 
 RunResult run_anytok(const std::string& args, const std::string& stdin_text) {
+  return run_command(std::string("ANYTOK_MODELS='") + ANYTOK_MODELS_DIR + "' '" + ANYTOK_BINARY + "' " + args,
+                     stdin_text);
+}
+
+RunResult run_command(const std::string& command_line, const std::string& stdin_text) {
   ScratchDir dir("run");
   write_text(dir.path("stdin"), stdin_text);
-  std::string command = std::string("ANYTOK_MODELS='") + ANYTOK_MODELS_DIR + "' '" + ANYTOK_BINARY + "' " + args +
-                        " <'" + dir.path("stdin") + "' >'" + dir.path("stdout") + "' 2>'" + dir.path("stderr") + "'";
+  // A group, so that redirections apply to the whole command line.
+  const std::string command = "{ " + command_line + "\n} <'" + dir.path("stdin") + "' >'" + dir.path("stdout") +
+                              "' 2>'" + dir.path("stderr") + "'";
   int status = std::system(command.c_str());
   RunResult r;
   // The shell reports a child killed by signal N as exit status 128 + N.

@@ -35,7 +35,9 @@ struct RunResult {
   std::string err;     // standard error
 };
 
-// Runs `anytok ARGS` through the shell, with `stdin_text` on its standard input.
+// Runs a shell command line, with `stdin_text` on its standard input.
+RunResult run_command(const std::string& command, const std::string& stdin_text = "");
+// Runs `anytok ARGS` (the build's binary, with the source tree's models as defaults).
 RunResult run_anytok(const std::string& args, const std::string& stdin_text = "");
 
 // Largest |a − b| over two tensors of one shape (a test failure when the shapes differ).

@@ -7,6 +7,7 @@
 #include "test_util.h"
 #include "tokenizers/audio_io.h"
 #include "world/speech.h"
+#include "world/metrics.h"
 #include "world/tasks.h"
 
 using namespace anytok;
@@ -123,4 +124,34 @@ TEST_CASE("each task's example holds the prompt, inputs and targets the task tab
   CHECK(task_example(Task::Transcribe, scene, "i.png", "s.wav")["inputs"][1]["audio"] == "s.wav");
   CHECK(task_example(Task::Speak, scene, "i.png", "s.wav")["targets"][0]["audio"] == "s.wav");
   CHECK(task_token(Task::GenerateImage) == "<task:generate-image>");
+}
+
+TEST_CASE("task metrics: captions by attribute, detections by matched IoU, pictures by the analyser") {
+  const Scene scene = make_scene(1, 1);  // purple square top, yellow square top right, red circle bottom right
+  const CaptionScore exact = score_caption(scene, caption(scene));
+  CHECK(exact.exact);
+  CHECK(exact.right == 9);
+  CHECK(exact.total == 9);
+  const CaptionScore near = score_caption(
+      scene, "a purple square at the top, a yellow circle at the top right and a red circle on the right");
+  CHECK(!near.exact);
+  CHECK(near.right == 7);
+  CHECK(score_caption(scene, "a purple square at the top").right == 3);
+  CHECK(score_caption(scene, "purple things").right == 0);
+
+  std::vector<Detection> detections;
+  for (const Object& o : scene.objects) detections.push_back({o.label(), o.box});
+  std::swap(detections[0], detections[2]);
+  CHECK(detection_ious(scene, detections) == std::vector<double>{1.0, 1.0, 1.0});
+  detections[0].label = "blue circle";  // was the red circle
+  detections[1].box[2] += (detections[1].box[2] - detections[1].box[0]);  // twice as wide: IoU 1/2
+  const std::vector<double> ious = detection_ious(scene, detections);
+  CHECK(ious[0] == doctest::Approx(1.0));
+  CHECK(ious[1] == doctest::Approx(0.5));
+  CHECK(ious[2] == 0.0);
+
+  CHECK(score_generated_image(scene, render(scene)).passes());
+  const GenerationScore other = score_generated_image(scene, render(make_scene(1, 0)));
+  CHECK(other.total == 3);
+  CHECK(!other.passes());
 }
