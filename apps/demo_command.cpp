@@ -217,6 +217,10 @@ int run(int argc, char** argv) {
     const SpanSpec* audio_span = demo.format->layout().first_span(SpanKind::Audio);
     if (!audio_span) throw Error("the model's layout has no audio span; leave out the speech tasks (--tasks)");
     demo.bandwidth = bandwidth_for(demo.models.audio_config(), audio_span->codebooks);
+    if (demo.models.bandwidth && *demo.models.bandwidth != *demo.bandwidth)
+      throw Error(cat("--bandwidth ", *demo.models.bandwidth, " gives ",
+                      demo.models.audio_config().codebooks_for(demo.models.bandwidth), " codebooks, but the model's ",
+                      "layout carries ", audio_span->codebooks, " (", *demo.bandwidth, " kbps); leave --bandwidth out"));
   }
 
   // The scenes, their pictures and (for the speech tasks) their spoken captions.

@@ -84,4 +84,6 @@ TEST_CASE("anytok demo: usage errors are named") {
   CHECK(run_anytok("demo --eval --tasks dance" + kModels).err.find("unknown task \"dance\"") != std::string::npos);
   CHECK(run_anytok("demo --eval --count 0" + kModels).err.find("--count must be between 1 and 100000") != std::string::npos);
   CHECK(run_anytok("demo -o x --json" + kModels).err.find("--json goes with --eval") != std::string::npos);
+  CHECK(run_anytok("demo --eval --bandwidth 18" + kModels).err.find("--bandwidth 18 gives 4 codebooks, but the model's "
+                                                                    "layout carries 2 (9 kbps)") != std::string::npos);
 }
