@@ -64,7 +64,7 @@ TEST_CASE("anytok demo writes a gallery whose every file exists, and metrics for
 
   // The page renders in a browser, pictures included: the input's shapes show in the screenshot.
   const std::string shot = dir.path("gallery.png");
-  const auto browser = run_command("chromium --headless --no-sandbox --disable-gpu --hide-scrollbars "
+  const auto browser = run_command("chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --hide-scrollbars "
                                    "--window-size=1400,900 --screenshot='" + shot + "' 'file://" + out +
                                    "/index.html' 2>/dev/null");
   REQUIRE_MESSAGE(browser.exit_code == 0, browser.err);
