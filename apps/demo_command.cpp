@@ -114,13 +114,13 @@ std::vector<std::vector<int64_t>> run_task(const Demo& demo, world::Task task,
     }
   }
   std::vector<std::vector<int64_t>> out;
-  ProgressLine progress(cat("demo ", world::task_name(task)));
+  ProgressLine progress(cat("demo ", world::task_name(task)), "scenes", std::chrono::seconds(30));
   for (size_t begin = 0; begin < sources.size(); begin += static_cast<size_t>(demo.batch)) {
     const size_t end = std::min(sources.size(), begin + static_cast<size_t>(demo.batch));
     const std::vector<std::vector<int64_t>> batch(sources.begin() + static_cast<std::ptrdiff_t>(begin),
                                                   sources.begin() + static_cast<std::ptrdiff_t>(end));
     for (auto& generated : generate(*demo.model, batch, options, constraint.get())) out.push_back(std::move(generated));
-    progress.update(static_cast<double>(end), static_cast<double>(sources.size()), "scenes");
+    progress.update(static_cast<double>(end), static_cast<double>(sources.size()));
   }
   return out;
 }

@@ -163,9 +163,9 @@ int run(int argc, char** argv) {
         AudioDecoder& decoder = models.audio_decoder();
         const EncodedAudio encoded = record_encoded_audio(record, segment, decoder.config(), where);
         const std::string path = to_directory ? file_for(item, ".wav") : output;
-        ProgressLine progress(cat("decoding ", path));
+        ProgressLine progress(cat("decoding ", path), "frames");
         decoder.decode_to_file(encoded, path, audio_subtype, [&](int64_t done, int64_t total) {
-          progress.update(static_cast<double>(done), static_cast<double>(total), "frames");
+          progress.update(static_cast<double>(done), static_cast<double>(total));
         });
         break;
       }

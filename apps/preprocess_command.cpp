@@ -22,6 +22,7 @@
 #include "apps/durable_file.h"
 #include "apps/image_batches.h"
 #include "apps/manifest.h"
+#include "apps/progress.h"
 #include "apps/token_record.h"
 #include "nn/error.h"
 #include "nn/gemm.h"
@@ -150,47 +151,6 @@ Rank rank_of_process(std::optional<int64_t> rank, std::optional<int64_t> world_s
 }
 
 // Items/s, ETA and errors: redrawn in place on a terminal, a plain line every 30 s otherwise.
-class RunProgress {
- public:
-  explicit RunProgress(int64_t total) : total_(total), tty_(isatty(STDERR_FILENO) == 1), start_(Clock::now()), last_(start_) {}
-  ~RunProgress() {
-    if (drawn_) std::fprintf(stderr, "\r\033[K");
-  }
-  void update(int64_t done, int64_t errors) {
-    const auto now = Clock::now();
-    if (now - last_ < (tty_ ? std::chrono::milliseconds(250) : std::chrono::milliseconds(30000))) return;
-    last_ = now;
-    const double seconds = std::chrono::duration<double>(now - start_).count();
-    const double rate = done / std::max(seconds, 1e-9);
-    const double eta = rate > 0 ? static_cast<double>(total_ - done) / rate : 0;
-    char line[200];
-    std::snprintf(line, sizeof line, "preprocess: %lld/%lld lines (%.0f%%), %.1f/s, ETA %s, %lld errors",
-                  static_cast<long long>(done), static_cast<long long>(total_),
-                  total_ > 0 ? 100.0 * static_cast<double>(done) / static_cast<double>(total_) : 100.0, rate,
-                  duration(eta).c_str(), static_cast<long long>(errors));
-    if (tty_) {
-      std::fprintf(stderr, "\r\033[K%s", line);
-      drawn_ = true;
-    } else {
-      std::fprintf(stderr, "%s\n", line);
-    }
-    std::fflush(stderr);
-  }
-  static std::string duration(double seconds) {
-    const long long s = static_cast<long long>(seconds + 0.5);
-    char text[32];
-    if (s >= 3600) std::snprintf(text, sizeof text, "%lldh%02lldm", s / 3600, s / 60 % 60);
-    else if (s >= 60) std::snprintf(text, sizeof text, "%lldm%02llds", s / 60, s % 60);
-    else std::snprintf(text, sizeof text, "%llds", s);
-    return text;
-  }
-
- private:
-  int64_t total_;
-  bool tty_, drawn_ = false;
-  Clock::time_point start_, last_;
-};
-
 class Preprocessor {
  public:
   Preprocessor(const Manifest& manifest, const ModelOptions& models, BoxConvention convention, int64_t batch)
@@ -527,7 +487,7 @@ int run(int argc, char** argv) {
   const int64_t chunk = std::max<int64_t>(16, 4 * batch * ThreadPool::global().size());
   auto last_checkpoint = Clock::now();
   const int64_t resumed_at = next;
-  RunProgress progress(end_line - first_line);
+  ProgressLine progress("preprocess", "lines", std::chrono::seconds(30));
   while (next < end_line) {
     const int64_t stop = std::min(end_line, next + chunk);
     const std::vector<PendingExample> examples = preprocessor.run(next, stop);
@@ -546,7 +506,8 @@ int run(int argc, char** argv) {
                            dataset_format == DatasetFormat::Jsonl ? preprocessor.record(e) : json());
     }
     next = stop;
-    progress.update(next - first_line, output.errors());
+    progress.update(static_cast<double>(next - first_line), static_cast<double>(end_line - first_line),
+                    cat(output.errors(), " errors"));
     if (std::chrono::duration<double>(Clock::now() - last_checkpoint).count() >= checkpoint_seconds && next < end_line) {
       output.checkpoint(next);
       last_checkpoint = Clock::now();

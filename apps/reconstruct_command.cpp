@@ -64,9 +64,9 @@ int run(int argc, char** argv) {
   };
   for (const auto& path : sounds) {
     AudioTokenizer& tokenizer = models.audio_tokenizer();
-    ProgressLine progress(cat("encoding ", path));
+    ProgressLine progress(cat("encoding ", path), "s");
     const EncodedAudio encoded = tokenizer.encode_file(path, models.bandwidth, [&](double done, double total) {
-      progress.update(done, total, "s");
+      progress.update(done, total);
     });
     const Tensor reference = read_audio(path, tokenizer.config().sample_rate, tokenizer.config().channels);
     const Tensor recon = models.audio_decoder().decode(encoded);

@@ -73,9 +73,9 @@ int run(int argc, char** argv) {
         records.emplace_back();
         break;
       case FileKind::Audio: {
-        ProgressLine progress(cat("encoding ", path));
+        ProgressLine progress(cat("encoding ", path), "s");
         const EncodedAudio encoded = models.audio_tokenizer().encode_file(
-            path, models.bandwidth, [&](double done, double total) { progress.update(done, total, "s"); });
+            path, models.bandwidth, [&](double done, double total) { progress.update(done, total); });
         records.push_back(make_audio_record(path, encoded, models.audio_config(), format));
         break;
       }

@@ -83,7 +83,7 @@ int run(int argc, char** argv) {
   std::filesystem::create_directories(dir / "images");
   if (with_speech) std::filesystem::create_directories(dir / "speech");
   std::vector<std::string> lines(static_cast<size_t>(count)), tasks(static_cast<size_t>(count));
-  ProgressLine progress("world");
+  ProgressLine progress("world", "scenes", std::chrono::seconds(30));
   constexpr int64_t kChunk = 256;
   for (int64_t begin = 0; begin < count; begin += kChunk) {
     const int64_t end = std::min(count, begin + kChunk);
@@ -104,7 +104,7 @@ int run(int argc, char** argv) {
             tasks[static_cast<size_t>(i)] += world::task_example(task, scene, image, speech).dump() + "\n";
       }
     });
-    progress.update(static_cast<double>(end), static_cast<double>(count), "scenes");
+    progress.update(static_cast<double>(end), static_cast<double>(count));
   }
   std::string text, examples;
   for (const std::string& line : lines) text += line + "\n";
