@@ -32,7 +32,6 @@ latest.pt and resumes from it. Progress goes to WORKDIR/train.log (and standard 
 usage on them.
 """
 import argparse
-import fcntl
 import glob
 import json
 import math
@@ -50,6 +49,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, ".."))
 import imaging  # noqa: E402
+from anytok_torch.recipe import Log, hold_lock  # noqa: E402
 from anytok_torch.vqgan import VQGAN  # noqa: E402
 
 # The model: see README.md for the reasons.
@@ -211,17 +211,6 @@ def quick_eval(model, vq, held):
     return out, usage
 
 
-class Log:
-    def __init__(self, path):
-        self.f = open(path, "a", encoding="utf-8")
-
-    def __call__(self, *parts):
-        line = " ".join(str(p) for p in parts)
-        print(line, flush=True)
-        self.f.write(line + "\n")
-        self.f.flush()
-
-
 def save(path, model, opt, vq, step, elapsed, config, args):
     tmp = path + ".tmp"
     torch.save(dict(model=model.state_dict(), optimizer=opt.state_dict(), vq=vq.state, step=step,
@@ -269,11 +258,7 @@ def main():
     torch.set_num_threads(args.threads)
     data_dir, ckpt_dir = os.path.join(args.work, "data"), os.path.join(args.work, "ckpt")
     os.makedirs(ckpt_dir, exist_ok=True)
-    lock = open(os.path.join(args.work, "train.lock"), "w")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        sys.exit(f"another training run holds {args.work}/train.lock")
+    hold_lock(args.work)
     log = Log(os.path.join(args.work, "train.log"))
     latest = os.path.join(ckpt_dir, "latest.pt")
 

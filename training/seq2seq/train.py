@@ -32,7 +32,6 @@ checkpoint the same on held-out examples, with the share of them whose every tar
 (which is the share greedy decoding would reproduce exactly).
 """
 import argparse
-import fcntl
 import glob
 import json
 import math
@@ -49,6 +48,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, ".."))
 import dataset  # noqa: E402
+from anytok_torch.recipe import Log, hold_lock  # noqa: E402
 from anytok_torch.seq2seq import Seq2Seq  # noqa: E402
 
 TASKS = dataset.TASKS
@@ -150,17 +150,6 @@ def lr_at(step, args):
     return args.lr * (args.final_lr_share + (1 - args.final_lr_share) * 0.5 * (1 + math.cos(math.pi * p)))
 
 
-class Log:
-    def __init__(self, path):
-        self.f = open(path, "a", encoding="utf-8")
-
-    def __call__(self, *parts):
-        line = " ".join(str(p) for p in parts)
-        print(line, flush=True)
-        self.f.write(line + "\n")
-        self.f.flush()
-
-
 def save(path, model, opt, step, elapsed, config, data, layout, args):
     tmp = path + ".tmp"
     torch.save(dict(model=model.state_dict(), optimizer=opt.state_dict(), step=step, elapsed=elapsed,
@@ -226,11 +215,7 @@ def main():
     torch.set_num_threads(args.threads)
     data_dir, ckpt_dir = os.path.join(args.work, "data"), os.path.join(args.work, "ckpt")
     os.makedirs(ckpt_dir, exist_ok=True)
-    lock = open(os.path.join(args.work, "train.lock"), "w")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        sys.exit(f"another training run holds {args.work}/train.lock")
+    hold_lock(args.work)
     log = Log(os.path.join(args.work, "train.log"))
     latest = os.path.join(ckpt_dir, "latest.pt")
 
