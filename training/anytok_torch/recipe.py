@@ -1,8 +1,18 @@
-"""What every training recipe needs around its loop: one run per work folder, and a log that goes to the screen and
-to a file."""
+"""What every training recipe needs around its loop: one run per work folder, a log that goes to the screen and to
+a file, the learning-rate schedule, resumable checkpoints with a clean stop on a signal, and the export of a
+checkpoint as an anytok model directory."""
+import argparse
 import fcntl
+import json
+import math
 import os
+import signal
 import sys
+import time
+
+import torch
+
+from . import safetensors_io
 
 
 class Log:
@@ -27,3 +37,135 @@ def hold_lock(work):
     except OSError:
         sys.exit(f"another training run holds {work}/train.lock")
     _held.append(lock)
+
+
+def add_schedule_options(ap, lr, warmup):
+    ap.add_argument("--lr", type=float, default=lr)
+    ap.add_argument("--warmup", type=int, default=warmup)
+    ap.add_argument("--final-lr-share", type=float, default=0.1)
+
+
+def lr_at(step, args):
+    """Linear warm-up, then cosine decay to --final-lr-share of --lr at --steps."""
+    if step < args.warmup:
+        return args.lr * (step + 1) / args.warmup
+    p = min(1.0, (step - args.warmup) / max(1, args.steps - args.warmup))
+    return args.lr * (args.final_lr_share + (1 - args.final_lr_share) * 0.5 * (1 + math.cos(math.pi * p)))
+
+
+def add_run_options(ap, keep_every, threads_help="torch threads (see README.md)"):
+    ap.add_argument("--threads", type=int, default=1, help=threads_help)
+    ap.add_argument("--log-every", type=int, default=50)
+    ap.add_argument("--checkpoint-minutes", type=float, default=5.0)
+    ap.add_argument("--keep-every", type=int, default=keep_every)
+    ap.add_argument("--stop-after", type=int, default=0,
+                    help="stop (as on SIGTERM, exit status 3) after this many steps of this run; for tests")
+
+
+def _save(state, path):
+    tmp = path + ".tmp"
+    torch.save(state, tmp)
+    os.replace(tmp, path)  # a reader never sees half a checkpoint
+
+
+class Run:
+    """One training run in WORK (--threads, --checkpoint-minutes, --keep-every, --stop-after from add_run_options):
+    holds WORK/train.lock, logs to WORK/train.log, and keeps WORK/ckpt/latest.pt, written atomically every
+    --checkpoint-minutes, at every --keep-every-th step (with a kept copy step-NNNNNNN.pt) and at the end. SIGINT
+    and SIGTERM ask the loop to stop; the run then saves and exits with status 3, so that a calling train.sh stops
+    instead of exporting an unfinished model."""
+
+    def __init__(self, args):
+        torch.set_num_threads(args.threads)
+        self.args = args
+        self.ckpt_dir = os.path.join(args.work, "ckpt")
+        os.makedirs(self.ckpt_dir, exist_ok=True)
+        hold_lock(args.work)
+        self.log = Log(os.path.join(args.work, "train.log"))
+        self.latest = os.path.join(self.ckpt_dir, "latest.pt")
+        self.step = self.first_step = 0
+        self.before = 0.0  # seconds of training before this run
+        self.started = self.last_save = time.time()
+        self.stop = False
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._ask_to_stop)
+
+    def _ask_to_stop(self, *_):
+        self.stop = True
+
+    def resume(self, mismatch):
+        """latest.pt's state, or None for a fresh run. mismatch(state) names what differs from this run ("another
+        configuration or seed"), or returns None when the checkpoint may be resumed."""
+        if not os.path.exists(self.latest):
+            return None
+        state = torch.load(self.latest)
+        problem = mismatch(state)
+        if problem:
+            sys.exit(f"{self.latest} was trained with {problem}; move it away to start over")
+        self.step = self.first_step = state["step"]
+        self.before = state["elapsed"]
+        self.started = self.last_save = time.time()
+        return state
+
+    def hours(self):
+        return (self.before + time.time() - self.started) / 3600
+
+    def seconds_per_step(self):
+        return (time.time() - self.started) / max(1, self.step - self.first_step)
+
+    def going(self):
+        return self.step < self.args.steps and not self.stop
+
+    def stepped(self):
+        """Counts a finished step; True when a checkpoint is due after it."""
+        self.step += 1
+        if self.args.stop_after and self.step - self.first_step >= self.args.stop_after:
+            self.stop = True
+        return (time.time() - self.last_save >= self.args.checkpoint_minutes * 60
+                or self.step % self.args.keep_every == 0)
+
+    def save(self, **state):
+        state = dict(state, step=self.step, elapsed=self.before + time.time() - self.started, args=vars(self.args))
+        _save(state, self.latest)
+        if self.step % self.args.keep_every == 0:
+            _save(state, os.path.join(self.ckpt_dir, f"step-{self.step:07d}.pt"))
+        self.last_save = time.time()
+
+    def finish(self, summary="", **state):
+        """The last checkpoint; exits with status 3 when the run was stopped before --steps."""
+        self.save(**state)
+        self.log(f"{'stopped' if self.stop else 'finished'} at step {self.step}; saved {self.latest}{summary}")
+        if self.stop:
+            sys.exit(3)
+
+
+def export_arguments(doc):
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("checkpoint")
+    ap.add_argument("out")
+    ap.add_argument("--dtype", choices=["f16", "f32"], default="f16")
+    return ap.parse_args()
+
+
+def export(args, state, model, config, recipe, load):
+    """Writes OUT/config.json and OUT/model.safetensors (floating-point tensors in --dtype; the metadata names the
+    recipe, step, seed and training hours), then loads the directory back with load(OUT) and checks that it holds
+    the same tensors."""
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "config.json"), "w", encoding="utf-8") as f:
+        json.dump(config, f, indent=1)
+        f.write("\n")
+    dtype = torch.float16 if args.dtype == "f16" else torch.float32
+    tensors = {k: v.to(dtype) if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    metadata = dict(recipe=recipe, step=state["step"], seed=state["args"]["seed"],
+                    training_hours=f"{state['elapsed'] / 3600:.2f}")
+    path = os.path.join(args.out, "model.safetensors")
+    safetensors_io.save(tensors, path, metadata)
+
+    again = load(args.out).state_dict()
+    if sorted(again) != sorted(tensors) or not all(torch.equal(v.to(again[k].dtype), again[k])
+                                                   for k, v in tensors.items()):
+        sys.exit(f"{args.out}: the model read back differs from the checkpoint")
+    n = sum(v.numel() for v in tensors.values() if v.is_floating_point())
+    print(f"wrote {args.out}: step {state['step']}, {len(tensors)} tensors, {n / 1e6:.2f} M parameters, "
+          f"{os.path.getsize(path)} bytes ({args.dtype})")

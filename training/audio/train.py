@@ -36,9 +36,7 @@ import glob
 import json
 import math
 import os
-import signal
 import sys
-import time
 import wave
 
 import torch
@@ -48,7 +46,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, ".."))
 import quality  # noqa: E402
-from anytok_torch.recipe import Log, hold_lock  # noqa: E402
+from anytok_torch.recipe import Run, add_run_options, add_schedule_options, lr_at  # noqa: E402
 from anytok_torch.encodec import EnCodec  # noqa: E402
 
 # The model: see README.md for the reasons.
@@ -230,14 +228,6 @@ def initialise(model):
                 m.bias.zero_()
 
 
-def lr_at(step, args):
-    """Linear warm-up, then cosine decay to --final-lr-share of --lr at --steps."""
-    if step < args.warmup:
-        return args.lr * (step + 1) / args.warmup
-    p = min(1.0, (step - args.warmup) / max(1, args.steps - args.warmup))
-    return args.lr * (args.final_lr_share + (1 - args.final_lr_share) * 0.5 * (1 + math.cos(math.pi * p)))
-
-
 @torch.no_grad()
 def quick_eval(model, files, quantized):
     """Mean SI-SNR (dB) and log-mel distance of held-out files at the default bandwidth (during the autoencoder
@@ -256,13 +246,6 @@ def quick_eval(model, files, quantized):
     return sum(snr) / len(snr), sum(mel) / len(mel)
 
 
-def save(path, model, opt, step, elapsed, args):
-    tmp = path + ".tmp"
-    torch.save(dict(model=model.state_dict(), optimizer=opt.state_dict(), step=step, elapsed=elapsed,
-                    config=CONFIG, args=vars(args)), tmp)
-    os.replace(tmp, path)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("work")
@@ -274,9 +257,7 @@ def main():
     ap.add_argument("--gain-db", type=float, nargs=2, default=[-16.0, 6.0])
     ap.add_argument("--bandwidth-weights", type=float, nargs=3, default=[0.25, 0.25, 0.5],
                     help="how often examples are decoded at 1.5, 3 and 6 kbps")
-    ap.add_argument("--lr", type=float, default=5e-4)
-    ap.add_argument("--warmup", type=int, default=200)
-    ap.add_argument("--final-lr-share", type=float, default=0.1)
+    add_schedule_options(ap, lr=5e-4, warmup=200)
     ap.add_argument("--clip-grad", type=float, default=1.0)
     ap.add_argument("--weight-l1", type=float, default=1.0)
     ap.add_argument("--weight-l2", type=float, default=1.0)
@@ -287,20 +268,14 @@ def main():
     ap.add_argument("--vq-warmup", type=int, default=1000,
                     help="steps of plain autoencoder training before the codebooks are initialised and used")
     ap.add_argument("--kmeans-batches", type=int, default=16)
-    ap.add_argument("--threads", type=int, default=1, help="1 is as fast as 2 on 2 cores, and much faster when "
-                    "the machine is shared (see README.md)")
-    ap.add_argument("--log-every", type=int, default=50)
-    ap.add_argument("--checkpoint-minutes", type=float, default=5.0)
-    ap.add_argument("--keep-every", type=int, default=10000)
+    add_run_options(ap, keep_every=10000, threads_help="1 is as fast as 2 on 2 cores, and much faster when the "
+                    "machine is shared (see README.md)")
     ap.add_argument("--eval-files", type=int, default=18, help="held-out sentences checked at each checkpoint")
     args = ap.parse_args()
 
-    torch.set_num_threads(args.threads)
-    data_dir, ckpt_dir = os.path.join(args.work, "data"), os.path.join(args.work, "ckpt")
-    os.makedirs(ckpt_dir, exist_ok=True)
-    hold_lock(args.work)
-    log = Log(os.path.join(args.work, "train.log"))
-    latest = os.path.join(ckpt_dir, "latest.pt")
+    run = Run(args)
+    log = run.log
+    data_dir = os.path.join(args.work, "data")
 
     torch.manual_seed(args.seed)
     model = EnCodec(**CONFIG)
@@ -308,33 +283,27 @@ def main():
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.8, 0.99))
     rvq, mel_loss = ResidualVQ(model, args), MelLoss(CONFIG["sample_rate"])
-    step, elapsed = 0, 0.0
-    if os.path.exists(latest):
-        state = torch.load(latest)
-        if state["config"] != CONFIG or state["args"]["seed"] != args.seed:
-            sys.exit(f"{latest} was trained with another configuration or seed; move it away to start over")
+    state = run.resume(lambda state: "another configuration or seed" if (
+        state["config"] != CONFIG or state["args"]["seed"] != args.seed) else None)
+    if state:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
-        step, elapsed = state["step"], state["elapsed"]
-        log(f"resumed from {latest} at step {step} ({elapsed / 3600:.2f} h of training)")
-    if step >= args.steps:
-        log(f"step {step} >= --steps {args.steps}: nothing to train")
+        log(f"resumed from {run.latest} at step {run.step} ({run.hours():.2f} h of training)")
+    if run.step >= args.steps:
+        log(f"step {run.step} >= --steps {args.steps}: nothing to train")
         return
 
     data = {k: Clips(sorted(glob.glob(os.path.join(data_dir, "train", k, "*.wav")))) for k in ("speech", "music")}
     held = sorted(glob.glob(os.path.join(data_dir, "eval", "speech", "*.wav")))
     held = held[::max(1, len(held) // args.eval_files)][:args.eval_files]
     n_params = sum(p.numel() for p in model.parameters())
-    log(f"start step {step}/{args.steps}: {n_params / 1e6:.2f} M parameters; data speech "
+    log(f"start step {run.step}/{args.steps}: {n_params / 1e6:.2f} M parameters; data speech "
         f"{data['speech'].seconds / 3600:.2f} h ({len(data['speech'].clips)} clips), music "
         f"{data['music'].seconds / 3600:.2f} h ({len(data['music'].clips)} clips); args {json.dumps(vars(args))}")
 
-    stop = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.append(1))
-    started, last_ckpt = time.time(), time.time()
     sums, count = {}, 0
-    while step < args.steps and not stop:
+    while run.going():
+        step = run.step
         if step >= args.vq_warmup and not rvq.initialised():
             g = torch.Generator().manual_seed(args.seed * 1000003 - 1)
             with torch.no_grad():
@@ -360,32 +329,24 @@ def main():
         loss.backward()
         gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip_grad)
         opt.step()
-        step += 1
+        checkpoint_due = run.stepped()
         for k, v in dict(loss=loss.item(), l1=l1.item(), l2=l2.item(), mel=mel.item(), commit=commit.item(),
                          zrms=float(z.detach().pow(2).mean().sqrt()),
                          gnorm=float(gnorm), ppl0=stats[0]["perplexity"], ppl7=stats[-1]["perplexity"],
                          dead=sum(s["replaced"] for s in stats)).items():
             sums[k] = sums.get(k, 0.0) + v
         count += 1
-        now = time.time()
-        if step % args.log_every == 0:
-            run = elapsed + now - started
-            log(f"step {step} " + " ".join(f"{k} {v / count:.4g}" for k, v in sums.items())
-                + f" lr {lr_at(step - 1, args):.3g} elapsed {run / 3600:.3f} h")
+        if run.step % args.log_every == 0:
+            log(f"step {run.step} " + " ".join(f"{k} {v / count:.4g}" for k, v in sums.items())
+                + f" lr {lr_at(step, args):.3g} elapsed {run.hours():.3f} h")
             sums, count = {}, 0
-        if now - last_ckpt >= args.checkpoint_minutes * 60 or step % args.keep_every == 0:
-            save(latest, model, opt, step, elapsed + now - started, args)
-            if step % args.keep_every == 0:
-                save(os.path.join(ckpt_dir, f"step-{step:07d}.pt"), model, opt, step, elapsed + now - started, args)
+        if checkpoint_due:
+            run.save(model=model.state_dict(), optimizer=opt.state_dict(), config=CONFIG)
             snr, lmd = quick_eval(model, held, rvq.initialised())
             what = f"at {CONFIG['bandwidth']} kbps" if rvq.initialised() else "unquantized (warm-up)"
-            log(f"checkpoint step {step}: held-out speech {what} "
+            log(f"checkpoint step {run.step}: held-out speech {what} "
                 f"({len(held)} files) SI-SNR {snr:.2f} dB, log-mel distance {lmd:.4f}")
-            last_ckpt = time.time()
-    save(latest, model, opt, step, elapsed + time.time() - started, args)
-    log(f"{'stopped' if stop else 'finished'} at step {step}; saved {latest}")
-    if stop:
-        sys.exit(3)  # not finished: a calling train.sh stops here instead of exporting
+    run.finish(model=model.state_dict(), optimizer=opt.state_dict(), config=CONFIG)
 
 
 if __name__ == "__main__":

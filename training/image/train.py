@@ -36,9 +36,7 @@ import glob
 import json
 import math
 import os
-import signal
 import sys
-import time
 
 import cv2
 import numpy as np
@@ -49,7 +47,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, ".."))
 import imaging  # noqa: E402
-from anytok_torch.recipe import Log, hold_lock  # noqa: E402
+from anytok_torch.recipe import Run, add_run_options, add_schedule_options, lr_at  # noqa: E402
 from anytok_torch.vqgan import VQGAN  # noqa: E402
 
 # The model: see README.md for the reasons.
@@ -177,14 +175,6 @@ def initialise(model):
                 m.bias.zero_()
 
 
-def lr_at(step, args):
-    """Linear warm-up, then cosine decay to --final-lr-share of --lr at --steps."""
-    if step < args.warmup:
-        return args.lr * (step + 1) / args.warmup
-    p = min(1.0, (step - args.warmup) / max(1, args.steps - args.warmup))
-    return args.lr * (args.final_lr_share + (1 - args.final_lr_share) * 0.5 * (1 + math.cos(math.pi * p)))
-
-
 def perplexity(codes, k):
     p = torch.bincount(codes.flatten(), minlength=k).double()
     p = p / p.sum()
@@ -211,13 +201,6 @@ def quick_eval(model, vq, held):
     return out, usage
 
 
-def save(path, model, opt, vq, step, elapsed, config, args):
-    tmp = path + ".tmp"
-    torch.save(dict(model=model.state_dict(), optimizer=opt.state_dict(), vq=vq.state, step=step,
-                    elapsed=elapsed, config=config, args=vars(args)), tmp)
-    os.replace(tmp, path)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("work")
@@ -226,9 +209,7 @@ def main():
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--world-share", type=float, default=0.25, help="share of each batch that is world scenes; "
                     "0 trains on photographs alone (and needs no world data)")
-    ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--warmup", type=int, default=200)
-    ap.add_argument("--final-lr-share", type=float, default=0.1)
+    add_schedule_options(ap, lr=1e-3, warmup=200)
     ap.add_argument("--clip-grad", type=float, default=1.0)
     ap.add_argument("--weight-l1", type=float, default=1.0)
     ap.add_argument("--weight-l2", type=float, default=1.0)
@@ -241,13 +222,8 @@ def main():
     ap.add_argument("--config", default="{}", help="JSON merged into the model configuration (for experiments; "
                     "keys of ddconfig go under \"ddconfig\")")
     ap.add_argument("--init", choices=["zero-residual", "default"], default="zero-residual")
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--log-every", type=int, default=50)
-    ap.add_argument("--checkpoint-minutes", type=float, default=5.0)
-    ap.add_argument("--keep-every", type=int, default=5000)
+    add_run_options(ap, keep_every=5000)
     ap.add_argument("--eval-world", type=int, default=64, help="held-out world scenes checked at each checkpoint")
-    ap.add_argument("--stop-after", type=int, default=0, help="behave as if stopped by a signal after this step "
-                    "(to test resuming)")
     args = ap.parse_args()
 
     config = json.loads(json.dumps(CONFIG))
@@ -255,12 +231,9 @@ def main():
     config["ddconfig"].update(extra.pop("ddconfig", {}))
     config.update(extra)
 
-    torch.set_num_threads(args.threads)
-    data_dir, ckpt_dir = os.path.join(args.work, "data"), os.path.join(args.work, "ckpt")
-    os.makedirs(ckpt_dir, exist_ok=True)
-    hold_lock(args.work)
-    log = Log(os.path.join(args.work, "train.log"))
-    latest = os.path.join(ckpt_dir, "latest.pt")
+    run = Run(args)
+    log = run.log
+    data_dir = os.path.join(args.work, "data")
 
     torch.manual_seed(args.seed)
     model = VQGAN(**config)
@@ -269,18 +242,15 @@ def main():
     model.train()
     vq = EmaCodebook(model, args)
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=args.lr, betas=(0.9, 0.99))
-    step, elapsed = 0, 0.0
-    if os.path.exists(latest):
-        state = torch.load(latest)
-        if state["config"] != config or state["args"]["seed"] != args.seed:
-            sys.exit(f"{latest} was trained with another configuration or seed; move it away to start over")
+    state = run.resume(lambda state: "another configuration or seed" if (
+        state["config"] != config or state["args"]["seed"] != args.seed) else None)
+    if state:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         vq.state = state["vq"]
-        step, elapsed = state["step"], state["elapsed"]
-        log(f"resumed from {latest} at step {step} ({elapsed / 3600:.2f} h of training)")
-    if step >= args.steps:
-        log(f"step {step} >= --steps {args.steps}: nothing to train")
+        log(f"resumed from {run.latest} at step {run.step} ({run.hours():.2f} h of training)")
+    if run.step >= args.steps:
+        log(f"step {run.step} >= --steps {args.steps}: nothing to train")
         return
 
     photos = Photos(sorted(glob.glob(os.path.join(data_dir, "photos", "*.png"))))
@@ -292,16 +262,13 @@ def main():
         held["world"] = imaging.to_tensor(np.stack([imaging.read_rgb(os.path.join(data_dir, "world-eval", s["image"]))
                                                     for s in scenes[:args.eval_world]]))
     n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    log(f"start step {step}/{args.steps}: {n_params / 1e6:.3f} M trained parameters; {len(photos.images)} "
+    log(f"start step {run.step}/{args.steps}: {n_params / 1e6:.3f} M trained parameters; {len(photos.images)} "
         f"photographs, {0 if world is None else len(world)} world scenes; config {json.dumps(config)}; "
         f"args {json.dumps(vars(args))}")
 
-    stop = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.append(1))
-    started, last_ckpt = time.time(), time.time()
     sums, count = {}, 0
-    while step < args.steps and not stop:
+    while run.going():
+        step = run.step
         if step >= args.vq_warmup and not vq.initialised():
             g = torch.Generator().manual_seed(args.seed * 1000003 - 1)
             with torch.no_grad():
@@ -328,36 +295,25 @@ def main():
         loss.backward()
         gnorm = torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], args.clip_grad)
         opt.step()
-        step += 1
-        if step == args.stop_after:
-            stop.append(1)
+        checkpoint_due = run.stepped()
         # PSNR of the batch in [-1, 1] units: peak-to-peak 2, so 10·log10(4 / MSE).
         for k, v in dict(loss=loss.item(), l1=l1.item(), l2=l2.item(), psnr=10 * math.log10(4 / max(l2.item(), 1e-10)),
                          commit=commit.item(), zrms=float(z.detach().pow(2).mean().sqrt()), gnorm=float(gnorm),
                          ppl=ppl, used=used, dead=replaced).items():
             sums[k] = sums.get(k, 0.0) + v
         count += 1
-        now = time.time()
-        if step % args.log_every == 0:
-            run = elapsed + now - started
-            log(f"step {step} " + " ".join(f"{k} {v / count:.4g}" for k, v in sums.items())
-                + f" lr {lr_at(step - 1, args):.3g} elapsed {run / 3600:.3f} h")
+        if run.step % args.log_every == 0:
+            log(f"step {run.step} " + " ".join(f"{k} {v / count:.4g}" for k, v in sums.items())
+                + f" lr {lr_at(step, args):.3g} elapsed {run.hours():.3f} h")
             sums, count = {}, 0
-        if now - last_ckpt >= args.checkpoint_minutes * 60 or step % args.keep_every == 0:
-            save(latest, model, opt, vq, step, elapsed + now - started, config, args)
-            if step % args.keep_every == 0:
-                save(os.path.join(ckpt_dir, f"step-{step:07d}.pt"), model, opt, vq, step, elapsed + now - started,
-                     config, args)
+        if checkpoint_due:
+            run.save(model=model.state_dict(), optimizer=opt.state_dict(), vq=vq.state, config=config)
             psnrs, (ppl_eval, used_eval) = quick_eval(model, vq, held)
             what = "quantized" if vq.initialised() else "unquantized (warm-up)"
-            log(f"checkpoint step {step}: held-out PSNR {what}: "
+            log(f"checkpoint step {run.step}: held-out PSNR {what}: "
                 + ", ".join(f"{k} {v:.2f} dB" for k, v in psnrs.items())
                 + (f"; codes used {used_eval}, perplexity {ppl_eval:.1f}" if vq.initialised() else ""))
-            last_ckpt = time.time()
-    save(latest, model, opt, vq, step, elapsed + time.time() - started, config, args)
-    log(f"{'stopped' if stop else 'finished'} at step {step}; saved {latest}")
-    if stop:
-        sys.exit(3)  # not finished: a calling train.sh stops here instead of exporting
+    run.finish(model=model.state_dict(), optimizer=opt.state_dict(), vq=vq.state, config=config)
 
 
 if __name__ == "__main__":

@@ -36,9 +36,7 @@ import glob
 import json
 import math
 import os
-import signal
 import sys
-import time
 
 import numpy as np
 import torch
@@ -48,7 +46,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, ".."))
 import dataset  # noqa: E402
-from anytok_torch.recipe import Log, hold_lock  # noqa: E402
+from anytok_torch.recipe import Run, add_run_options, add_schedule_options, lr_at  # noqa: E402
 from anytok_torch.seq2seq import Seq2Seq  # noqa: E402
 
 TASKS = dataset.TASKS
@@ -133,6 +131,11 @@ def validate(model, pairs, per_task, max_positions):
     return out
 
 
+def held_out(model, valid, args):
+    v = validate(model, valid, args.valid_examples, args.max_positions)
+    return " ".join(f"{n} {a:.4f}/{b:.3f}/{c:.2f}" for n, (a, b, c) in v.items())
+
+
 def cpu_has_bf16():
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
@@ -140,21 +143,6 @@ def cpu_has_bf16():
     except OSError:
         return False
     return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def lr_at(step, args):
-    """Linear warm-up, then cosine decay to --final-lr-share of --lr at --steps."""
-    if step < args.warmup:
-        return args.lr * (step + 1) / args.warmup
-    p = min(1.0, (step - args.warmup) / max(1, args.steps - args.warmup))
-    return args.lr * (args.final_lr_share + (1 - args.final_lr_share) * 0.5 * (1 + math.cos(math.pi * p)))
-
-
-def save(path, model, opt, step, elapsed, config, data, layout, args):
-    tmp = path + ".tmp"
-    torch.save(dict(model=model.state_dict(), optimizer=opt.state_dict(), step=step, elapsed=elapsed,
-                    config=config, data=data, layout=layout, args=vars(args)), tmp)
-    os.replace(tmp, path)
 
 
 def parse_per_task(text, cast):
@@ -195,29 +183,19 @@ def main():
     ap.add_argument("--unconditional", type=float, default=0.1,
                     help="probability that a generate-image example reads the empty prompt (eos alone)")
     # The optimiser.
-    ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--warmup", type=int, default=1000)
-    ap.add_argument("--final-lr-share", type=float, default=0.1)
+    add_schedule_options(ap, lr=1e-3, warmup=1000)
     ap.add_argument("--clip-grad", type=float, default=1.0)
     # Running.
     ap.add_argument("--precision", choices=["auto", "bf16", "f32"], default="auto",
                     help="of the matrix products in training; auto: bf16 where the CPU has bfloat16 instructions "
                     "(avx512_bf16 or amx_bf16), else f32. A resumed run keeps its checkpoint's")
-    ap.add_argument("--threads", type=int, default=1, help="torch threads (see README.md)")
-    ap.add_argument("--log-every", type=int, default=50)
-    ap.add_argument("--checkpoint-minutes", type=float, default=5.0)
-    ap.add_argument("--keep-every", type=int, default=10000)
+    add_run_options(ap, keep_every=10000)
     ap.add_argument("--valid-examples", type=int, default=16, help="held-out examples of each task at checkpoints")
-    ap.add_argument("--stop-after", type=int, default=0,
-                    help="stop (as on SIGTERM, exit status 3) after this many steps of this run; for tests")
     args = ap.parse_args()
 
-    torch.set_num_threads(args.threads)
-    data_dir, ckpt_dir = os.path.join(args.work, "data"), os.path.join(args.work, "ckpt")
-    os.makedirs(ckpt_dir, exist_ok=True)
-    hold_lock(args.work)
-    log = Log(os.path.join(args.work, "train.log"))
-    latest = os.path.join(ckpt_dir, "latest.pt")
+    run = Run(args)
+    log = run.log
+    data_dir = os.path.join(args.work, "data")
 
     prefixes = sorted(p[:-len(".json")] for p in glob.glob(os.path.join(data_dir, "train-*.json")))
     if not prefixes:
@@ -237,20 +215,17 @@ def main():
     initialise(model, args.seed)
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.98), eps=1e-9)
-    step, elapsed = 0, 0.0
-    if os.path.exists(latest):
-        state = torch.load(latest)
-        if state["config"] != config or state["args"]["seed"] != args.seed or state["data"] != data:
-            sys.exit(f"{latest} was trained with another configuration, seed or data; move it away to start over")
+    state = run.resume(lambda state: "another configuration, seed or data" if (
+        state["config"] != config or state["args"]["seed"] != args.seed or state["data"] != data) else None)
+    if state:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
-        step, elapsed = state["step"], state["elapsed"]
         args.precision = state["args"]["precision"]
-        log(f"resumed from {latest} at step {step} ({elapsed / 3600:.2f} h of training, {args.precision})")
+        log(f"resumed from {run.latest} at step {run.step} ({run.hours():.2f} h of training, {args.precision})")
     elif args.precision == "auto":
         args.precision = "bf16" if cpu_has_bf16() else "f32"
-    if step >= args.steps:
-        log(f"step {step} >= --steps {args.steps}: nothing to train")
+    if run.step >= args.steps:
+        log(f"step {run.step} >= --steps {args.steps}: nothing to train")
         return
 
     batches = []
@@ -267,16 +242,13 @@ def main():
     n_params = sum(p.numel() for p in model.parameters())
     longest = {name: (int(pairs.source_length[pairs.task == t].max()), int(pairs.target_length[pairs.task == t].max()))
                for t, name in enumerate(TASKS) if counts[name]}
-    log(f"start step {step}/{args.steps}: {n_params / 1e6:.2f} M parameters; examples {json.dumps(counts)}, "
+    log(f"start step {run.step}/{args.steps}: {n_params / 1e6:.2f} M parameters; examples {json.dumps(counts)}, "
         f"of which fit --max-positions {args.max_positions}: {json.dumps(kept)}; longest (source, target) "
         f"{json.dumps(longest)}; held-out {len(valid)}; config {json.dumps(config)}; args {json.dumps(vars(args))}")
 
-    stop = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.append(1))
-    started, last_ckpt, first_step = time.time(), time.time(), step
     sums = {}
-    while step < args.steps and not stop:
+    while run.going():
+        step = run.step
         rng = np.random.default_rng([args.seed, 1 << 20, step])
         for group in opt.param_groups:
             group["lr"] = lr_at(step, args)
@@ -292,33 +264,19 @@ def main():
             s[0], s[1], s[2] = s[0] + float(loss) * ids, s[1] + ids, s[2] + right
         gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip_grad)
         opt.step()
-        step += 1
         sums.setdefault("gnorm", []).append(float(gnorm))
-        now = time.time()
-        if step % args.log_every == 0:
-            run = elapsed + now - started
+        checkpoint_due = run.stepped()
+        if run.step % args.log_every == 0:
             parts = [f"{n} {s[0] / s[1]:.4f}/{s[2] / s[1]:.3f}" for n, s in sums.items() if n != "gnorm"]
-            log(f"step {step} loss/acc " + " ".join(parts) + f" gnorm {np.mean(sums['gnorm']):.3g}"
-                f" lr {lr_at(step - 1, args):.3g} s/step {(now - started) / (step - first_step):.3f}"
-                f" elapsed {run / 3600:.3f} h")
+            log(f"step {run.step} loss/acc " + " ".join(parts) + f" gnorm {np.mean(sums['gnorm']):.3g}"
+                f" lr {lr_at(step, args):.3g} s/step {run.seconds_per_step():.3f} elapsed {run.hours():.3f} h")
             sums = {}
-        if args.stop_after and step - first_step >= args.stop_after:
-            stop.append(1)
-        if now - last_ckpt >= args.checkpoint_minutes * 60 or step % args.keep_every == 0:
-            save(latest, model, opt, step, elapsed + now - started, config, data, pairs.layout, args)
-            if step % args.keep_every == 0:
-                save(os.path.join(ckpt_dir, f"step-{step:07d}.pt"), model, opt, step, elapsed + now - started,
-                     config, data, pairs.layout, args)
-            v = validate(model, valid, args.valid_examples, args.max_positions)
-            log(f"checkpoint step {step}: held-out loss/acc/whole "
-                + " ".join(f"{n} {a:.4f}/{b:.3f}/{c:.2f}" for n, (a, b, c) in v.items()))
-            last_ckpt = time.time()
-    save(latest, model, opt, step, elapsed + time.time() - started, config, data, pairs.layout, args)
-    v = validate(model, valid, args.valid_examples, args.max_positions)
-    log(f"{'stopped' if stop else 'finished'} at step {step}; saved {latest}; held-out loss/acc/whole "
-        + " ".join(f"{n} {a:.4f}/{b:.3f}/{c:.2f}" for n, (a, b, c) in v.items()))
-    if stop:
-        sys.exit(3)  # not finished: a calling train.sh stops here instead of exporting
+        if checkpoint_due:
+            run.save(model=model.state_dict(), optimizer=opt.state_dict(), config=config, data=data,
+                     layout=pairs.layout)
+            log(f"checkpoint step {run.step}: held-out loss/acc/whole " + held_out(model, valid, args))
+    run.finish("; held-out loss/acc/whole " + held_out(model, valid, args), model=model.state_dict(),
+               optimizer=opt.state_dict(), config=config, data=data, layout=pairs.layout)
 
 
 if __name__ == "__main__":
