@@ -29,12 +29,11 @@ import os
 import struct
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "training"))
 
-from measure import measure, peak_rss_mb  # noqa: E402  (bench/ is the script's own folder)
+from measure import best_seconds, measure, peak_rss_mb  # noqa: E402  (bench/ is the script's own folder)
 
 SAMPLE_RATE = 24000
 BANDWIDTH = 6.0
@@ -86,13 +85,8 @@ def torch_worker(model_dir, mode, path, repeat, threads):
     else:
         codes = safetensors_io.load(path)[0]["codes"]
         run = lambda: model.decode(codes)
-    best = float("inf")
     with torch.no_grad():
-        run()
-        for _ in range(repeat):
-            start = time.perf_counter()
-            run()
-            best = min(best, time.perf_counter() - start)
+        best = best_seconds(run, repeat)
     print(json.dumps({"seconds": best, "peak_rss_mb": peak_rss_mb()}))
 
 

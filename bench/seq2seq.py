@@ -38,12 +38,11 @@ import math
 import os
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "training"))
 
-from measure import measure, peak_rss_mb  # noqa: E402  (bench/ is the script's own folder)
+from measure import best_seconds, measure, peak_rss_mb  # noqa: E402  (bench/ is the script's own folder)
 
 SRC_LEN = 64
 MODEL = dict(d_model=512, nhead=8, num_encoder_layers=6, num_decoder_layers=6, dim_feedforward=2048,
@@ -182,13 +181,8 @@ def torch_worker(model_dir, batch, new_tokens, src_path, repeat, threads):
     assert src.shape[0] == batch
     prepare(model, batch)
     run = lambda: cached_greedy(model, src, new_tokens, [model.config["eos_id"]])
-    best = float("inf")
     with torch.inference_mode():
-        run()
-        for _ in range(repeat):
-            start = time.perf_counter()
-            run()
-            best = min(best, time.perf_counter() - start)
+        best = best_seconds(run, repeat)
     print(json.dumps({"seconds": best, "peak_rss_mb": peak_rss_mb()}))
 
 

@@ -12,12 +12,11 @@ import json
 import os
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "training"))
 
-from measure import measure, peak_rss_mb  # noqa: E402  (bench/ is the script's own folder)
+from measure import best_seconds, measure, peak_rss_mb  # noqa: E402  (bench/ is the script's own folder)
 
 MODELS = {
     "taming-f16": dict(ddconfig=dict(ch=128, ch_mult=[1, 1, 2, 2, 4], num_res_blocks=2, attn_resolutions=[16],
@@ -43,13 +42,8 @@ def torch_worker(model_dir, mode, batch, size, repeat, threads):
         side = size // factor
         codes = torch.randint(0, model.n_embed, (batch, side, side), generator=gen)
         run = lambda: model.decode(codes)
-    best = float("inf")
     with torch.no_grad():
-        run()
-        for _ in range(repeat):
-            start = time.perf_counter()
-            run()
-            best = min(best, time.perf_counter() - start)
+        best = best_seconds(run, repeat)
     peak = peak_rss_mb()
     print(json.dumps({"seconds_per_batch": best, "peak_rss_mb": peak}))
 
