@@ -66,4 +66,11 @@ float max_abs_diff(const Tensor& a, const Tensor& b) {
   return m;
 }
 
+std::vector<nlohmann::json> json_lines(const std::string& text) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
 }  // namespace anytok::test

@@ -4,7 +4,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <random>
+#include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "nn/tensor.h"
 
@@ -45,5 +47,11 @@ float max_abs_diff(const Tensor& a, const Tensor& b);
 
 std::string read_text(const std::string& path);
 void write_text(const std::string& path, const std::string& text);
+
+// A folder of tests/data/golden: a case computed by the upstream implementation.
+inline std::string golden(const std::string& name) { return std::string(ANYTOK_TEST_DATA) + "/golden/" + name; }
+
+// Each line of JSON Lines text, parsed.
+std::vector<nlohmann::json> json_lines(const std::string& text);
 
 }  // namespace anytok::test

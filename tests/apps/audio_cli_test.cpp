@@ -6,25 +6,17 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "nn/safetensors.h"
 #include "test_util.h"
 #include "tokenizers/audio_io.h"
 
+using anytok::test::golden;
+using anytok::test::json_lines;
 using anytok::test::run_anytok;
 using json = nlohmann::json;
 
 namespace {
-
-std::string golden(const std::string& name) { return std::string(ANYTOK_TEST_DATA) + "/golden/" + name; }
-
-std::vector<json> lines_of(const std::string& text) {
-  std::vector<json> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out.push_back(json::parse(line));
-  return out;
-}
 
 // A copy of a golden model directory whose weights `edit` may change.
 void copy_model(const std::string& from, const std::string& to) {
@@ -51,7 +43,7 @@ TEST_CASE("tokenize and detokenize agree with the golden EnCodec cases, from the
 
     auto tok = run_anytok("tokenize --audio-model '" + dir + "'" + inputs);
     REQUIRE_MESSAGE(tok.exit_code == 0, tok.err);
-    auto records = lines_of(tok.out);
+    auto records = json_lines(tok.out);
     REQUIRE(records.size() == static_cast<size_t>(shape[0]));
     anytok::test::ScratchDir scratch("audio-cli");
     for (int64_t b = 0; b < shape[0]; ++b) {

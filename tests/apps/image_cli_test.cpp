@@ -5,27 +5,15 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "nn/safetensors.h"
 #include "test_util.h"
 #include "tokenizers/image_io.h"
 
+using anytok::test::golden;
+using anytok::test::json_lines;
 using anytok::test::run_anytok;
 using json = nlohmann::json;
-
-namespace {
-
-std::string golden(const std::string& name) { return std::string(ANYTOK_TEST_DATA) + "/golden/" + name; }
-
-std::vector<json> lines_of(const std::string& text) {
-  std::vector<json> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out.push_back(json::parse(line));
-  return out;
-}
-
-}  // namespace
 
 TEST_CASE("tokenize --preprocess none gives the golden codes, and detokenize the golden reconstruction") {
   for (std::string name : {"vqgan-taming-tiny", "vqgan-uio2-tiny", "vqgan-diffusers-tiny"}) {
@@ -43,7 +31,7 @@ TEST_CASE("tokenize --preprocess none gives the golden codes, and detokenize the
 
     auto tok = run_anytok("tokenize --preprocess none --image-model '" + dir + "'" + inputs);
     REQUIRE_MESSAGE(tok.exit_code == 0, tok.err);
-    auto records = lines_of(tok.out);
+    auto records = json_lines(tok.out);
     REQUIRE(records.size() == static_cast<size_t>(grid[0]));
     for (int64_t b = 0; b < grid[0]; ++b) {
       const json& r = records[b];

@@ -12,12 +12,13 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <sstream>
 #include <thread>
 
 #include "test_util.h"
 #include "tokenizers/audio_io.h"
 
+using anytok::test::golden;
+using anytok::test::json_lines;
 using anytok::test::read_text;
 using anytok::test::run_anytok;
 using anytok::test::ScratchDir;
@@ -27,7 +28,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string golden(const std::string& name) { return std::string(ANYTOK_TEST_DATA) + "/golden/" + name; }
 std::string image(const std::string& name) { return std::string(ANYTOK_TEST_DATA) + "/images/" + name; }
 
 const std::string kModels =
@@ -89,13 +89,6 @@ std::vector<int64_t> tokenize_alone(const std::string& args) {
   const auto r = run_anytok("tokenize " + args + kModels);
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   return json::parse(r.out)["tokens"].get<std::vector<int64_t>>();
-}
-
-std::vector<json> json_lines(const std::string& path) {
-  std::vector<json> out;
-  std::istringstream in(read_text(path));
-  for (std::string line; std::getline(in, line);) out.push_back(json::parse(line));
-  return out;
 }
 
 // A folder with images, audio (16 kHz, so it is resampled for the 24 kHz model) and a corrupt file.
@@ -162,7 +155,7 @@ TEST_CASE("preprocess: good examples equal tokenize alone, bad lines are reporte
     CHECK(f.sequences[i] == expected[i]);
   }
 
-  const std::vector<json> errors = json_lines(dir.path("out/ds.errors.jsonl"));
+  const std::vector<json> errors = json_lines(read_text(dir.path("out/ds.errors.jsonl")));
   const std::vector<std::pair<int, std::string>> expected_errors{
       {3, "invalid JSON"}, {5, "missing.png"}, {6, "lies outside the 8x8 image"}, {7, "empty text"},
       {8, "unknown key \"imgae\""}, {10, "corrupt.wav"}, {11, "holds no segments"}, {12, "a seq2seq pair in a manifest of documents"}};
@@ -192,7 +185,7 @@ TEST_CASE("preprocess: good examples equal tokenize alone, bad lines are reporte
   CHECK(again.err.find("already complete") != std::string::npos);
   const auto jsonl = run_anytok("preprocess '" + dir.path("manifest.jsonl") + "' --format jsonl -o '" + dir.path("out/js") + "'" + kModels);
   REQUIRE_MESSAGE(jsonl.exit_code == 0, jsonl.err);
-  const std::vector<json> records = json_lines(dir.path("out/js.jsonl"));
+  const std::vector<json> records = json_lines(read_text(dir.path("out/js.jsonl")));
   REQUIRE(records.size() == 3);
   CHECK(records[1]["id"] == "a");
   CHECK(records[1]["line"] == 2);
@@ -385,7 +378,7 @@ TEST_CASE("preprocess: task tokens are segments of their own, and an unknown one
   CHECK(inputs.modes[0] == 5);
   CHECK(inputs.modes[1] == 1);
   CHECK(inputs.sequences[1] == tokenize_alone("'" + dir.path("rgb.png") + "'"));
-  const std::vector<json> errors = json_lines(dir.path("ds.errors.jsonl"));
+  const std::vector<json> errors = json_lines(read_text(dir.path("ds.errors.jsonl")));
   REQUIRE(errors.size() == 2);
   CHECK(errors[0]["reason"] == "the vocabulary layout has no token <task:dance>");
   CHECK(errors[1]["reason"] == "\"token\" must be a token's name, got 5");

@@ -9,14 +9,9 @@
 using namespace anytok;
 using test::check_encodec_case;
 using test::chunked;
+using test::golden;
 using test::item;
 using test::max_abs_diff;
-
-namespace {
-
-std::string golden(const std::string& name) { return std::string(ANYTOK_TEST_DATA) + "/golden/" + name; }
-
-}  // namespace
 
 TEST_CASE("EnCodec 24 kHz golden case: original key names, weight norm, causal, LSTM") {
   check_encodec_case(golden("encodec-24k-tiny"), true);

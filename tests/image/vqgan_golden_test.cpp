@@ -13,11 +13,10 @@
 #include "test_util.h"
 
 using namespace anytok;
+using test::golden;
 using test::max_abs_diff;
 
 namespace {
-
-std::string golden(const std::string& name) { return std::string(ANYTOK_TEST_DATA) + "/golden/" + name; }
 
 void check_case(const std::string& name, VqganKeys keys) {
   CAPTURE(name);

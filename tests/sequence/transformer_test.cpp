@@ -11,11 +11,10 @@
 #include "test_util.h"
 
 using namespace anytok;
+using test::golden;
 using test::max_abs_diff;
 
 namespace {
-
-std::string golden(const std::string& name) { return std::string(ANYTOK_TEST_DATA) + "/golden/" + name; }
 
 struct GoldenStack {
   TransformerConfig config;
