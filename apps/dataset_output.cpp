@@ -59,7 +59,7 @@ DatasetOutput::DatasetOutput(std::string prefix, DatasetFormat format, bool seq2
 
 DatasetOutput::~DatasetOutput() = default;
 
-bool DatasetOutput::complete() const {
+bool DatasetOutput::complete() {
   if (!fs::exists(sidecar_path())) return false;
   json sidecar;
   try {
@@ -71,7 +71,13 @@ bool DatasetOutput::complete() const {
   if (sidecar != settings_)
     throw Error(cat(sidecar_path(), ": a finished run made with other settings (its \"", first_difference(sidecar, settings_),
                     "\" differs); pass --overwrite to replace it"));
+  remove_leftovers();
   return true;
+}
+
+void DatasetOutput::remove_leftovers() {
+  for (const auto& d : datasets_) remove_if_present(d + ".journal.partial");
+  remove_if_present(checkpoint_path());
 }
 
 void DatasetOutput::discard() {
@@ -285,8 +291,7 @@ void DatasetOutput::publish() {
       throw Error(cat(partial, ": missing, though the checkpoint says the run finished; pass --overwrite to start over"));
   }
   write_file_atomically(sidecar_path(), make_sidecar(settings_, counts_).dump(2) + "\n");
-  for (const auto& d : datasets_) remove_if_present(d + ".journal.partial");
-  remove_if_present(checkpoint_path());
+  remove_leftovers();
 }
 
 json DatasetOutput::make_sidecar(const json& settings, const json& counts) {

@@ -44,8 +44,9 @@ class DatasetOutput {
   const std::string& prefix() const { return prefix_; }
   std::string sidecar_path() const { return prefix_ + ".json"; }
   std::string errors_path() const { return prefix_ + ".errors.jsonl"; }
-  // Whether the sidecar exists; Error when it does but was made with other settings.
-  bool complete() const;
+  // Whether the sidecar exists; Error when it does but was made with other settings. A run killed after
+  // writing its sidecar may have left its checkpoint and journals: they are removed here.
+  bool complete();
   void discard();          // removes the sidecar and any checkpoint, so that the run starts over
 
   // Opens the partial files, resuming from a checkpoint made with the same settings; returns the manifest line
@@ -78,6 +79,7 @@ class DatasetOutput {
   std::string checkpoint_path() const { return prefix_ + ".checkpoint"; }
   std::vector<std::pair<std::string, std::string>> partial_files() const;  // (partial, final) pairs to publish
   void publish();
+  void remove_leftovers();  // the checkpoint and journals of a run whose sidecar is written
   void count(Modality modality, size_t file, int64_t tokens, int64_t sequences);
 
   std::string prefix_;

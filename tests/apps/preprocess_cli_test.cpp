@@ -179,10 +179,14 @@ TEST_CASE("preprocess: good examples equal tokenize alone, bad lines are reporte
   for (const char* leftover : {"out/ds.checkpoint", "out/ds.bin.partial", "out/ds.journal.partial"})
     CHECK_FALSE(fs::exists(dir.path(leftover)));
 
-  // The same command again finds the run complete; jsonl holds the tokenize records.
+  // The same command again finds the run complete, and tidies what a kill between the sidecar and the end of
+  // the run would have left; jsonl holds the tokenize records.
+  write_text(dir.path("out/ds.checkpoint"), "{}\n");
+  write_text(dir.path("out/ds.journal.partial"), "");
   const auto again = run_anytok("preprocess '" + dir.path("manifest.jsonl") + "' -o '" + dir.path("out/ds") + "'" + kModels);
   CHECK(again.exit_code == 0);
   CHECK(again.err.find("already complete") != std::string::npos);
+  for (const char* leftover : {"out/ds.checkpoint", "out/ds.journal.partial"}) CHECK_FALSE(fs::exists(dir.path(leftover)));
   const auto jsonl = run_anytok("preprocess '" + dir.path("manifest.jsonl") + "' --format jsonl -o '" + dir.path("out/js") + "'" + kModels);
   REQUIRE_MESSAGE(jsonl.exit_code == 0, jsonl.err);
   const std::vector<json> records = json_lines(read_text(dir.path("out/js.jsonl")));
