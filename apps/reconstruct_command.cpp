@@ -1,11 +1,13 @@
-// anytok reconstruct: image → codes → image with PSNR and SSIM, audio → codes → audio with SI-SNR and log-mel
-// distance.
+// anytok reconstruct: text → pieces → text checked for an exact round trip, image → codes → image with PSNR and
+// SSIM, audio → codes → audio with SI-SNR and log-mel distance.
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
 
 #include "apps/command.h"
+#include "apps/durable_file.h"
 #include "apps/image_batches.h"
 #include "apps/progress.h"
 #include "nn/error.h"
@@ -17,15 +19,16 @@ namespace anytok {
 namespace {
 
 const char* kUsage =
-    "usage: anytok reconstruct IMAGE|AUDIO... [--image-model DIR] [--preprocess NAME] [--audio-model DIR]\n"
-    "                          [--bandwidth KBPS] [-o OUT]\n"
+    "usage: anytok reconstruct TEXT|IMAGE|AUDIO... [--text-model FILE] [--image-model DIR] [--preprocess NAME]\n"
+    "                          [--audio-model DIR] [--bandwidth KBPS] [-o OUT]\n"
     "\n"
-    "Tokenizes each input and decodes its codes again, then prints one line per input. Images: the code grid\n"
-    "and the PSNR (dB) and SSIM of the reconstruction against the prepared input (resized, cropped or padded as\n"
-    "--preprocess says; padding is left out of the comparison). Audio (.wav .flac .ogg .mp3): the codes [K, T]\n"
-    "and the SI-SNR (dB, higher is better) and log-mel distance (mean |Δ ln mel|, 80 bands; lower is better) of\n"
-    "the reconstruction against the input at the model's rate and channels. -o writes the reconstruction: a\n"
-    "file for one input (.png; .wav or .flac), a directory for several.";
+    "Tokenizes each input and decodes its codes again, then prints one line per input. Text (.txt .text .md):\n"
+    "the pieces, and whether decoding gives back the input byte for byte (else the first byte that differs).\n"
+    "Images: the code grid and the PSNR (dB) and SSIM of the reconstruction against the prepared input\n"
+    "(resized, cropped or padded as --preprocess says; padding is left out of the comparison). Audio (.wav .flac\n"
+    ".ogg .mp3): the codes [K, T] and the SI-SNR (dB, higher is better) and log-mel distance (mean |Δ ln mel|, 80\n"
+    "bands; lower is better) of the reconstruction against the input at the model's rate and channels. -o writes\n"
+    "the reconstruction: a file for one input (.txt; .png; .wav or .flac), a directory for several.";
 
 int run(int argc, char** argv) {
   ModelOptions models;
@@ -34,7 +37,7 @@ int run(int argc, char** argv) {
   int64_t batch = 8;
   po::options_description options("options", kHelpWidth, kHelpWidth / 2);
   options.add_options()
-      ("input", po::value(&inputs)->value_name("FILE"), "images and audio files")
+      ("input", po::value(&inputs)->value_name("FILE"), "text, image and audio files")
       ("batch", po::value(&batch)->value_name("N")->default_value(8), "images per network pass")
       ("output,o", po::value(&output)->value_name("OUT"), "where to write the reconstructions")
       ("subtype", po::value(&subtype)->value_name("NAME")->default_value("pcm16"),
@@ -47,12 +50,16 @@ int run(int argc, char** argv) {
   models.apply();
   if (inputs.empty()) throw Error("no inputs given (see anytok reconstruct --help)");
   const AudioSubtype audio_subtype = parse_audio_subtype(subtype);
-  std::vector<std::string> images, sounds;
+  std::vector<std::string> texts, images, sounds;
   for (const auto& path : inputs) {
-    const FileKind kind = kind_of(path);
-    if (kind != FileKind::Image && kind != FileKind::Audio)
-      throw Error(cat(path, ": reconstruct takes images (.png, .jpg, ...) and audio (.wav, .flac, .ogg, .mp3)"));
-    (kind == FileKind::Image ? images : sounds).push_back(path);
+    switch (kind_of(path)) {
+      case FileKind::Text: texts.push_back(path); break;
+      case FileKind::Image: images.push_back(path); break;
+      case FileKind::Audio: sounds.push_back(path); break;
+      case FileKind::Unknown:
+        throw Error(cat(path, ": reconstruct takes text (.txt, .md), images (.png, .jpg, ...) and audio (.wav, .flac, "
+                              ".ogg, .mp3)"));
+    }
   }
   if (batch < 1) throw Error("--batch must be at least 1");
   const bool to_directory = !output.empty() && (inputs.size() > 1 || std::filesystem::is_directory(output));
@@ -62,6 +69,16 @@ int run(int argc, char** argv) {
     return to_directory ? (std::filesystem::path(output) / (std::filesystem::path(input).stem().string() + extension)).string()
                         : output;
   };
+  for (const auto& path : texts) {
+    const std::string text = read_whole_file(path);
+    const std::vector<int64_t> pieces = models.text().encode(text);
+    const std::string back = models.text().decode(pieces);
+    const size_t differs = std::mismatch(text.begin(), text.end(), back.begin(), back.end()).first - text.begin();
+    std::cout << path << ": " << text.size() << " bytes → " << pieces.size() << " pieces, "
+              << (back == text ? std::string("decoded exactly") : cat("decoded text differs from byte ", differs))
+              << "\n";
+    if (!output.empty()) write_file_atomically(path_for(path, ".txt"), back);
+  }
   for (const auto& path : sounds) {
     AudioTokenizer& tokenizer = models.audio_tokenizer();
     ProgressLine progress(cat("encoding ", path), "s");
@@ -96,7 +113,7 @@ int run(int argc, char** argv) {
 }  // namespace
 
 Command reconstruct_command() {
-  return {"reconstruct", "image or audio → codes → image or audio, with PSNR/SSIM or SI-SNR/log-mel distance", run};
+  return {"reconstruct", "text, image or audio → tokens → back again, with the round trip's fidelity", run};
 }
 
 }  // namespace anytok

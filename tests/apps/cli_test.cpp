@@ -35,6 +35,27 @@ TEST_CASE("text files and several texts give one record each, in order") {
   CHECK(d.out == "first file\nsecond\nthird\n");
 }
 
+TEST_CASE("reconstruct gives text back byte for byte and says so") {
+  anytok::test::ScratchDir dir("cli-reconstruct-text");
+  const std::string text = "caf\xc3\xa9  \t2026\r\nline two\n";
+  anytok::test::write_text(dir.path("a.txt"), text);
+  anytok::test::write_text(dir.path("b.md"), "# Title\n");
+  auto r = run_anytok("reconstruct '" + dir.path("a.txt") + "' '" + dir.path("b.md") + "' -o '" + dir.path("out") + "'");
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  const auto pieces = run_anytok("tokenize '" + dir.path("a.txt") + "'");
+  const size_t count = json::parse(pieces.out)["codes"].size();
+  CHECK(r.out == dir.path("a.txt") + ": " + std::to_string(text.size()) + " bytes → " + std::to_string(count) +
+                     " pieces, decoded exactly\n" + dir.path("b.md") + ": 8 bytes → " +
+                     std::to_string(json::parse(run_anytok("tokenize '" + dir.path("b.md") + "'").out)["codes"].size()) +
+                     " pieces, decoded exactly\n");
+  CHECK(anytok::test::read_text(dir.path("out/a.txt")) == text);
+  CHECK(anytok::test::read_text(dir.path("out/b.txt")) == "# Title\n");
+
+  auto bad = run_anytok("reconstruct '" + dir.path("a.xyz") + "'");
+  CHECK(bad.exit_code == 1);
+  CHECK(bad.err.find("a.xyz: reconstruct takes text (.txt, .md), images") != std::string::npos);
+}
+
 TEST_CASE("box and keypoint round trips through the CLI stay within the binning error") {
   for (std::string convention : {"unified-io-2", "pix2seq"}) {
     CAPTURE(convention);

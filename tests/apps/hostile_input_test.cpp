@@ -74,7 +74,7 @@ TEST_CASE("hostile inputs: no command dies by a signal, whatever file it is hand
         runs.push_back("detokenize '" + copy + "' -o '" + scratch.path("out") + "'" + models);
         runs.push_back("preprocess '" + copy + "' -o '" + scratch.path("ds-" + name) + "'" + models);
       }
-      if (std::string(extension) == ".png" || std::string(extension) == ".wav")
+      if (std::string(extension) == ".png" || std::string(extension) == ".wav" || std::string(extension) == ".txt")
         runs.push_back("reconstruct '" + copy + "'" + models);
     }
     write_text(scratch.path("manifest-" + name + ".jsonl"),
