@@ -163,7 +163,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("work")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--steps", type=int, default=30000)
+    ap.add_argument("--steps", type=int, default=10000)
     # The model (README.md gives the reasons).
     ap.add_argument("--d-model", type=int, default=256)
     ap.add_argument("--heads", type=int, default=4)
@@ -189,7 +189,7 @@ def main():
     ap.add_argument("--precision", choices=["auto", "bf16", "f32"], default="auto",
                     help="of the matrix products in training; auto: bf16 where the CPU has bfloat16 instructions "
                     "(avx512_bf16 or amx_bf16), else f32. A resumed run keeps its checkpoint's")
-    add_run_options(ap, keep_every=10000)
+    add_run_options(ap, keep_every=2500)
     ap.add_argument("--valid-examples", type=int, default=16, help="held-out examples of each task at checkpoints")
     args = ap.parse_args()
 

@@ -6,8 +6,8 @@
 # Environment overrides:
 #   SEED         seed of the training scenes and of training (default 1; never 1000, the demo's held-out world)
 #   WORK         data, checkpoints and logs (default: seq2seq-run next to the repository checkout)
-#   SCENES       training scenes, each giving one example of each of the five tasks (default 50000)
-#   STEPS        training steps (default 30000)
+#   SCENES       training scenes, each giving one example of each of the five tasks (default 20000)
+#   STEPS        training steps (default 10000)
 #   IMAGE_MODEL  the VQ-GAN that tokenizes the pictures (default models/image)
 #   AUDIO_MODEL  the EnCodec that tokenizes the speech (default models/audio)
 #   BANDWIDTH    audio bandwidth in kbps, which sets the codebooks per frame (default 1.5)
@@ -21,8 +21,8 @@ cd "$(dirname "$0")/../.."
 
 SEED=${SEED:-1}
 WORK=${WORK:-$(cd .. && pwd)/seq2seq-run}
-SCENES=${SCENES:-50000}
-STEPS=${STEPS:-30000}
+SCENES=${SCENES:-20000}
+STEPS=${STEPS:-10000}
 IMAGE_MODEL=${IMAGE_MODEL:-models/image}
 AUDIO_MODEL=${AUDIO_MODEL:-models/audio}
 BANDWIDTH=${BANDWIDTH:-1.5}
