@@ -139,6 +139,56 @@ class Run:
             sys.exit(3)
 
 
+class SpikeGuard:
+    """Rolls a run back past a loss spike, as large language model trainings do: the mean training loss of each
+    window of `window` steps is compared with the median of the previous `history` windows' means, and a window
+    above `ratio` times that median (from step `start` on) brings back the state of two window boundaries
+    earlier and moves the data stream on past the batches in between, so that the run goes on with batches it
+    has not seen. More than `max_rollbacks` spikes end the run: its settings are unstable.
+
+    The state is the last `history` means, the two snapshots and the data offset, all kept in the checkpoint; the
+    decisions depend on the last `history` windows only, so a run resumed without that state (or from a
+    checkpoint older than the guard) decides as an uninterrupted one from `history` windows on."""
+
+    def __init__(self, window=50, history=10, ratio=1.25, start=2000, max_rollbacks=5):
+        self.window, self.history, self.ratio, self.start, self.max_rollbacks = window, history, ratio, start, max_rollbacks
+        self.sum, self.count, self.means, self.snapshots, self.data_offset, self.rollbacks = 0.0, 0, [], [], 0, 0
+
+    def state_dict(self):
+        return dict(sum=self.sum, count=self.count, means=self.means, snapshots=self.snapshots,
+                    data_offset=self.data_offset, rollbacks=self.rollbacks)
+
+    def load_state_dict(self, state):
+        self.sum, self.count, self.means = state["sum"], state["count"], state["means"]
+        self.snapshots, self.data_offset, self.rollbacks = state["snapshots"], state["data_offset"], state["rollbacks"]
+
+    def after_step(self, step, loss, snapshot, log):
+        """Counts the loss of the step that made `step`; at a window boundary, either records snapshot() (a dict
+        of copies of everything the run restores) and returns None, or returns the snapshot to roll back to."""
+        if step % self.window:  # a partial window after a resume counts from where it started
+            self.sum, self.count = self.sum + loss, self.count + 1
+            return None
+        mean = (self.sum + loss) / (self.count + 1)
+        self.sum, self.count = 0.0, 0
+        recent = sorted(self.means[-self.history:])
+        reference = recent[len(recent) // 2] if len(recent) == self.history else None
+        if reference is not None and step > self.start and mean > self.ratio * reference and self.snapshots:
+            self.rollbacks += 1
+            back = self.snapshots[0]
+            if self.rollbacks > self.max_rollbacks:
+                sys.exit(f"step {step}: loss spike number {self.rollbacks}: the training is unstable with these "
+                         "settings")
+            self.data_offset += step - back["step"]
+            self.means, self.snapshots = list(back["means"]), [back]
+            log(f"step {step}: loss spike (mean {mean:.4g} over the last {self.window} steps, {mean / reference:.2f} "
+                f"times the median of the {self.history} windows before); rolled back to step {back['step']}, "
+                f"the batches of steps {back['step']}-{step} skipped (data offset now {self.data_offset})")
+            return back
+        self.means = (self.means + [mean])[-self.history:]
+        self.snapshots = (self.snapshots + [dict(snapshot(), step=step, means=list(self.means))])[-2:]
+        return None
+
+
 def export_arguments(doc):
     ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("checkpoint")

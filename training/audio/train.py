@@ -32,6 +32,7 @@ Progress goes to WORKDIR/train.log (and standard output): losses every --log-eve
 the SI-SNR and log-mel distance of held-out sentences at the default bandwidth.
 """
 import argparse
+import copy
 import glob
 import json
 import math
@@ -46,7 +47,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, ".."))
 import quality  # noqa: E402
-from anytok_torch.recipe import Run, add_run_options, add_schedule_options, lr_at  # noqa: E402
+from anytok_torch.recipe import Run, SpikeGuard, add_run_options, add_schedule_options, lr_at  # noqa: E402
 from anytok_torch.encodec import EnCodec  # noqa: E402
 
 # The model: see README.md for the reasons.
@@ -271,6 +272,9 @@ def main():
     add_run_options(ap, keep_every=10000, threads_help="1 is as fast as 2 on 2 cores, and much faster when the "
                     "machine is shared (see README.md)")
     ap.add_argument("--eval-files", type=int, default=18, help="held-out sentences checked at each checkpoint")
+    ap.add_argument("--spike-ratio", type=float, default=1.25,
+                    help="roll back past a 50-step window whose mean loss exceeds this times the median of the 10 "
+                    "windows before (0: off; see anytok_torch.recipe.SpikeGuard)")
     args = ap.parse_args()
 
     run = Run(args)
@@ -285,9 +289,12 @@ def main():
     rvq, mel_loss = ResidualVQ(model, args), MelLoss(CONFIG["sample_rate"])
     state = run.resume(lambda state: "another configuration or seed" if (
         state["config"] != CONFIG or state["args"]["seed"] != args.seed) else None)
+    guard = SpikeGuard(ratio=args.spike_ratio, start=args.vq_warmup + 1000)
     if state:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
+        if "guard" in state:  # checkpoints of step 6,946 and before were written without one
+            guard.load_state_dict(state["guard"])
         log(f"resumed from {run.latest} at step {run.step} ({run.hours():.2f} h of training)")
     if run.step >= args.steps:
         log(f"step {run.step} >= --steps {args.steps}: nothing to train")
@@ -311,7 +318,7 @@ def main():
                 rvq.kmeans_init(z.transpose(1, 2).reshape(-1, z.shape[1]), args.batch * z.shape[2], g)
             log(f"step {step}: k-means initialised {len(rvq.codebooks)} codebooks from "
                 f"{z.shape[0] * z.shape[2]} encoder frames (RMS {z.pow(2).mean().sqrt():.4g})")
-        g = torch.Generator().manual_seed(args.seed * 1000003 + step)
+        g = torch.Generator().manual_seed(args.seed * 1000003 + step + guard.data_offset)
         x, codebooks = batch(data, args, g)
         for group in opt.param_groups:
             group["lr"] = lr_at(step, args)
@@ -330,6 +337,13 @@ def main():
         gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip_grad)
         opt.step()
         checkpoint_due = run.stepped()
+        back = guard.after_step(run.step, loss.item(), lambda: copy.deepcopy(
+            dict(model=model.state_dict(), optimizer=opt.state_dict())), log) if args.spike_ratio else None
+        if back:
+            model.load_state_dict(back["model"])
+            opt.load_state_dict(back["optimizer"])
+            run.step, sums, count = back["step"], {}, 0
+            continue
         for k, v in dict(loss=loss.item(), l1=l1.item(), l2=l2.item(), mel=mel.item(), commit=commit.item(),
                          zrms=float(z.detach().pow(2).mean().sqrt()),
                          gnorm=float(gnorm), ppl0=stats[0]["perplexity"], ppl7=stats[-1]["perplexity"],
@@ -341,12 +355,12 @@ def main():
                 + f" lr {lr_at(step, args):.3g} elapsed {run.hours():.3f} h")
             sums, count = {}, 0
         if checkpoint_due:
-            run.save(model=model.state_dict(), optimizer=opt.state_dict(), config=CONFIG)
+            run.save(model=model.state_dict(), optimizer=opt.state_dict(), config=CONFIG, guard=guard.state_dict())
             snr, lmd = quick_eval(model, held, rvq.initialised())
             what = f"at {CONFIG['bandwidth']} kbps" if rvq.initialised() else "unquantized (warm-up)"
             log(f"checkpoint step {run.step}: held-out speech {what} "
                 f"({len(held)} files) SI-SNR {snr:.2f} dB, log-mel distance {lmd:.4f}")
-    run.finish(model=model.state_dict(), optimizer=opt.state_dict(), config=CONFIG)
+    run.finish(model=model.state_dict(), optimizer=opt.state_dict(), config=CONFIG, guard=guard.state_dict())
 
 
 if __name__ == "__main__":
