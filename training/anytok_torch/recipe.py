@@ -164,7 +164,10 @@ class SpikeGuard:
 
     def after_step(self, step, loss, snapshot, log):
         """Counts the loss of the step that made `step`; at a window boundary, either records snapshot() (a dict
-        of copies of everything the run restores) and returns None, or returns the snapshot to roll back to."""
+        of copies of everything the run restores) and returns None, or returns the snapshot to roll back to. A
+        ratio of 0 turns the guard off."""
+        if not self.ratio:
+            return None
         if step % self.window:  # a partial window after a resume counts from where it started
             self.sum, self.count = self.sum + loss, self.count + 1
             return None

@@ -338,7 +338,7 @@ def main():
         opt.step()
         checkpoint_due = run.stepped()
         back = guard.after_step(run.step, loss.item(), lambda: copy.deepcopy(
-            dict(model=model.state_dict(), optimizer=opt.state_dict())), log) if args.spike_ratio else None
+            dict(model=model.state_dict(), optimizer=opt.state_dict())), log)
         if back:
             model.load_state_dict(back["model"])
             opt.load_state_dict(back["optimizer"])
