@@ -246,7 +246,7 @@ def write_attribution(data_dir, rows):
         lines.append(f"| {i} | {r['package']} | {r['file']} | {r['source']} | {r['copyright']} | {r['licence']} | "
                      f"{r['note']} |")
     packages = sorted({r["package"] for r in rows})
-    lines += ["", "Versions: see packages.txt next to this data.", "",
+    lines += ["", "Package versions: training/image/packages.txt.", "",
               "CC-BY-4.0 / CC-BY-SA attribution: each photograph above is credited to the author named in its row,",
               "with its licence; they were cropped and downscaled for training. Packages: " + ", ".join(packages)
               + "."]

@@ -15,6 +15,10 @@ prepared input: PSNR = 10·log10(255² / MSE) over all pixels and channels, aver
 (a mean of per-image dB, as the runtime prints them). Codebook usage: how many of the codes occur in a set's code
 grids, and their perplexity exp(H) of the codes' empirical distribution.
 
+Also reported, in PyTorch only: the held-out photographs at their own resolution, as every whole tile of the
+model's resolution in a grid from the top-left corner (no resizing, so no aliasing from shrinking the photograph);
+a photograph's figure is the mean PSNR of its tiles, the set's the mean over photographs.
+
 With --anytok, `anytok reconstruct` codes the same files and `anytok tokenize` gives their codes; the mean PSNR of
 every set must agree with PyTorch's within --tolerance dB, and the share of codes that agree is reported. The
 script fails (exit 1) when they do not agree, or when the mean PSNR of the held-out photographs (PyTorch or C++)
@@ -73,6 +77,25 @@ def measure(model, files, batch=32):
         rec = imaging.to_uint8(model.decode(codes))
         for f, a, b, c in zip(chunk, ref, rec, codes):
             out[f] = (imaging.psnr(a, b), c.numpy())
+    return out
+
+
+@torch.no_grad()
+def measure_tiles(model, files, batch=64):
+    """{file: (mean tile PSNR, tiles)}: the photograph at its own resolution cut into whole tiles of the model's
+    resolution, each coded and decoded."""
+    r = model.ddconfig["resolution"]
+    out = {}
+    for f in files:
+        rgb = imaging.read_rgb(f)
+        tiles = [rgb[y:y + r, x:x + r] for y in range(0, rgb.shape[0] - r + 1, r)
+                 for x in range(0, rgb.shape[1] - r + 1, r)]
+        values = []
+        for i in range(0, len(tiles), batch):
+            ref = np.stack(tiles[i:i + batch])
+            rec = imaging.to_uint8(model.decode(model.encode(imaging.to_tensor(ref))))
+            values += [imaging.psnr(a, b) for a, b in zip(ref, rec)]
+        out[f] = (mean(values), len(values))
     return out
 
 
@@ -145,6 +168,11 @@ def main():
                                  for f in sets["photos"]))
     print("gray: " + ", ".join(f"{os.path.splitext(os.path.basename(f))[0]} {py['gray'][f][0]:.2f}"
                                for f in sets.get("gray", [])))
+    tiles = measure_tiles(model, sets["photos"])
+    tiles_mean = mean([v[0] for v in tiles.values()])
+    print(f"photos at their own resolution, {sum(v[1] for v in tiles.values())} tiles of {dd['resolution']}x"
+          f"{dd['resolution']}: mean PSNR {tiles_mean:.2f} dB (PyTorch); "
+          + ", ".join(f"{os.path.splitext(os.path.basename(f))[0]} {v[0]:.2f}" for f, v in tiles.items()))
     if cpp:
         print(f"C++ and PyTorch agree when their mean PSNR differs by at most {args.tolerance} dB in every set")
     photos = mean([py["photos"][f][0] for f in sets["photos"]])
@@ -167,7 +195,10 @@ def main():
                 rows.append(row)
         with open(args.json, "w") as f:
             json.dump(dict(model=args.model, floor=args.floor, tolerance=args.tolerance, codes_used=used,
-                           perplexity=ppl, failed=failed, results=rows), f, indent=1)
+                           perplexity=ppl, failed=failed, results=rows,
+                           photo_tiles=dict(mean_psnr=tiles_mean, photos={
+                               os.path.relpath(f, args.data_dir): dict(psnr=v[0], tiles=v[1])
+                               for f, v in tiles.items()})), f, indent=1)
     if failed:
         sys.exit(1)
 
