@@ -251,7 +251,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("work")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--steps", type=int, default=30000)
+    ap.add_argument("--steps", type=int, default=12000)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--segment-samples", type=int, default=11520, help="0.48 s, 36 frames")
     ap.add_argument("--speech-share", type=float, default=0.65)
@@ -269,7 +269,7 @@ def main():
     ap.add_argument("--vq-warmup", type=int, default=1000,
                     help="steps of plain autoencoder training before the codebooks are initialised and used")
     ap.add_argument("--kmeans-batches", type=int, default=16)
-    add_run_options(ap, keep_every=10000, threads_help="1 is as fast as 2 on 2 cores, and much faster when the "
+    add_run_options(ap, keep_every=2000, threads_help="1 is as fast as 2 on 2 cores, and much faster when the "
                     "machine is shared (see README.md)")
     ap.add_argument("--eval-files", type=int, default=18, help="held-out sentences checked at each checkpoint")
     ap.add_argument("--spike-ratio", type=float, default=1.25,

@@ -1,11 +1,11 @@
 #!/bin/sh
 # Train the default audio codec (a small causal EnCodec) on synthesised speech and music.
 # Non-interactive and resumable: run it again and it continues where it stopped.  See README.md.
-# Environment overrides: SEED, WORK, STEPS (default 30000), OUT, TRAIN_ARGS, PYTHON; see training/recipe.sh.
+# Environment overrides: SEED, WORK, STEPS (default 12000), OUT, TRAIN_ARGS, PYTHON; see training/recipe.sh.
 set -eu
 # Run from the repository root.
 cd "$(dirname "$0")/../.."
-NAME=audio DEFAULT_STEPS=30000
+NAME=audio DEFAULT_STEPS=12000
 . training/recipe.sh
 require_anytok "'anytok reconstruct' for its checks"
 
