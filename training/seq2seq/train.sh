@@ -9,6 +9,7 @@
 #   IMAGE_MODEL  the VQ-GAN that tokenizes the pictures (default models/image)
 #   AUDIO_MODEL  the EnCodec that tokenizes the speech (default models/audio)
 #   BANDWIDTH    audio bandwidth in kbps, which sets the codebooks per frame (default 1.5)
+#   DATA_THREADS threads of anytok world and anytok preprocess (default: the number of cores; the data is the same)
 #   EVAL_ARGS    more evaluate.py options, e.g. "--demo-count 200"
 set -eu
 # Run from the repository root.
@@ -19,6 +20,7 @@ SCENES=${SCENES:-20000}
 IMAGE_MODEL=${IMAGE_MODEL:-models/image}
 AUDIO_MODEL=${AUDIO_MODEL:-models/audio}
 BANDWIDTH=${BANDWIDTH:-1.5}
+DATA_THREADS=${DATA_THREADS:-$(nproc)}
 EVAL_ARGS=${EVAL_ARGS:-}
 require_anytok "'anytok world' and 'anytok preprocess' for its data and 'anytok generate' and 'anytok demo'" \
     "for its checks"
@@ -36,7 +38,7 @@ install_packages
 # 2. Data (each finished chunk is skipped): SCENES scenes of seed SEED and 64 held-out scenes of seed 1001, their
 #    five tasks tokenized by anytok preprocess into Megatron indexed datasets.
 nice -n 19 "$PYTHON" "$DIR/build_data.py" "$WORK" --seed "$SEED" --scenes "$SCENES" --anytok build/anytok \
-    --image-model "$IMAGE_MODEL" --audio-model "$AUDIO_MODEL" --bandwidth "$BANDWIDTH"
+    --image-model "$IMAGE_MODEL" --audio-model "$AUDIO_MODEL" --bandwidth "$BANDWIDTH" --threads "$DATA_THREADS"
 
 # 3. Training, resumed from the last checkpoint.
 train_model
