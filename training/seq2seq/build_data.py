@@ -31,6 +31,13 @@ import subprocess
 import sys
 
 DEMO_SEED = 1000
+# Boxes: one location bin per pixel of the 64-pixel scenes, rounded to the nearest (pix2seq's convention). The
+# preset's 1000 bins would put about 16 bins in each pixel, a sub-pixel choice the 4-pixel image codes cannot
+# inform: in a 600-step detection-only trial, 64 bins reached a held-out loss of 1.11 and token accuracy 0.62,
+# 1000 bins 2.87 and 0.42. Rounding keeps the quantization unbiased (truncating would shift each box by half a
+# pixel on average); decoding is q / (bins - 1) of the side either way.
+LOCATION_BINS = 64
+BOX_CONVENTION = "pix2seq"
 
 
 def run(cmd):
@@ -53,8 +60,8 @@ def preprocess(args, folder, prefix):
     (and refuses it if not) without reading the manifest's pictures and speech."""
     done = os.path.exists(prefix + ".json")
     cmd = [args.anytok, "preprocess", os.path.join(folder, "tasks.jsonl"), "-o", prefix, "--image-model",
-           args.image_model, "--audio-model", args.audio_model, "--bandwidth", str(args.bandwidth), "--threads",
-           str(args.threads)]
+           args.image_model, "--audio-model", args.audio_model, "--bandwidth", str(args.bandwidth), "--bins",
+           str(LOCATION_BINS), "--box-convention", BOX_CONVENTION, "--threads", str(args.threads)]
     if done:
         check = subprocess.run(cmd, capture_output=True, text=True)
         if check.returncode:

@@ -1,14 +1,14 @@
 #!/usr/bin/python3
 """Seconds per training step of candidate model sizes, on random ids shaped like the demo world's examples.
 
-usage: measure.py [--threads 1] [--steps 5] [--vocab 12085] [--audio-ids 384] [--sizes D:H:E:L:F ...]
+usage: measure.py [--threads 1] [--steps 5] [--vocab 11149] [--audio-ids 384] [--sizes D:H:E:L:F ...]
                   [--batch caption=8,...]
 
 A step is what train.py does: one micro-batch of each task, forward and backward, then an Adam update. The
 lengths (encoder input, target with eos) are those of the default models: an image span is 258 ids, a caption
 about 15 pieces, a spoken caption at 1.5 kbps on average 384 ids (2 codebooks x 75 frames/s x 2.5 s, with its
 markers). The vocabulary defaults to the anytok preset with the default models: 8000 text pieces, 13 markers and
-task tokens, 1024 image codes, 2 x 1024 audio codes and 1000 location bins. Each size is D (d_model), H (heads),
+task tokens, 1024 image codes, 2 x 1024 audio codes and 64 location bins. Each size is D (d_model), H (heads),
 E and L (encoder and decoder layers), F (feed-forward width). The medians of --steps timed steps are reported, after
 one untimed step: wall-clock seconds, and the process's CPU seconds (what the step costs a core of its own when
 other jobs share the machine).
@@ -33,7 +33,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--steps", type=int, default=5)
-    ap.add_argument("--vocab", type=int, default=12085)
+    ap.add_argument("--vocab", type=int, default=11149)
     ap.add_argument("--audio-ids", type=int, default=384)
     ap.add_argument("--sizes", nargs="+", default=["256:4:4:4:1024"])
     ap.add_argument("--bf16", action="store_true", help="matrix products in bfloat16 (torch.autocast)")
