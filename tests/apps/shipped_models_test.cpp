@@ -2,8 +2,11 @@
 // example files with them, with no model named on the command line.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <iterator>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -28,6 +31,29 @@ std::string shell_quoted(const fs::path& path) {
   std::string quoted = "'";
   quoted += path.string();
   return quoted + "'";
+}
+
+// The README's sample output of the quick start: its indented "examples/NAME: ..." lines, by file name.
+std::map<std::string, std::string> readme_sample_lines() {
+  std::ifstream readme(ANYTOK_README);
+  std::map<std::string, std::string> lines;
+  const std::regex sample(R"(^    examples/([^:]+): .*$)");
+  for (std::string line; std::getline(readme, line);) {
+    std::smatch m;
+    if (std::regex_match(line, m, sample)) lines.emplace(m[1], line.substr(4));
+  }
+  return lines;
+}
+
+// Whether two output lines say the same: equal text and integers, decimals within 0.02 (the last printed digit
+// may differ between GEMM kernels of other CPUs).
+bool same_report(const std::string& a, const std::string& b) {
+  const std::regex decimal(R"(-?\d+\.\d+)");
+  if (std::regex_replace(a, decimal, "#") != std::regex_replace(b, decimal, "#")) return false;
+  std::sregex_iterator x(a.begin(), a.end(), decimal), y(b.begin(), b.end(), decimal), end;
+  for (; x != end && y != end; ++x, ++y)
+    if (std::fabs(std::stod(x->str()) - std::stod(y->str())) > 0.02) return false;
+  return true;
 }
 
 }  // namespace
@@ -67,8 +93,18 @@ TEST_CASE("the quick start reconstructs every example file with the default mode
   const std::regex audio(R"(^.*: .* SI-SNR (-?[0-9.]+) dB, log-mel distance ([0-9.]+)$)");
   int lines = 0;
   std::istringstream out(result.out);
+  const std::map<std::string, std::string> readme = readme_sample_lines();
+  CHECK(static_cast<int>(readme.size()) == files);  // the README shows one line for each example file
   for (std::string line; std::getline(out, line); ++lines) {
     CAPTURE(line);
+    const std::string name = fs::path(line.substr(0, line.find(':'))).filename().string();
+    const auto shown = readme.find(name);
+    if (shown == readme.end()) {
+      FAIL_CHECK("the README's quick start does not show the line for " << name);
+    } else {
+      CAPTURE(shown->second);
+      CHECK(same_report(shown->second, "examples/" + line.substr(line.find(name))));
+    }
     std::smatch m;
     if (std::regex_match(line, m, image)) {
       CHECK(std::stod(m[1]) >= 20.0);  // the photograph is held out; the model's floor is 22 dB on such photographs
