@@ -81,9 +81,14 @@ int find(const std::array<std::string_view, N>& names, std::string_view name) {
   return -1;
 }
 
+// "a red ...", "an orange ...": the article agrees with the colour word.
+std::string_view article(std::string_view colour) {
+  return std::string_view("aeiou").find(colour.front()) == std::string_view::npos ? "a" : "an";
+}
+
 std::optional<Mention> parse_mention(std::string_view phrase) {
   const std::vector<std::string_view> w = words(phrase);
-  if (w.size() < 5 || w[0] != "a") return std::nullopt;
+  if (w.size() < 5) return std::nullopt;
   Mention m;
   m.colour = -1;
   for (size_t i = 0; i < kColours.size(); ++i)
@@ -92,7 +97,7 @@ std::optional<Mention> parse_mention(std::string_view phrase) {
   std::string place;
   for (size_t i = 3; i < w.size(); ++i) place += std::string(i > 3 ? " " : "") + std::string(w[i]);
   m.cell = find(kCellPhrases, place);
-  if (m.colour < 0 || m.shape < 0 || m.cell < 0) return std::nullopt;
+  if (m.colour < 0 || m.shape < 0 || m.cell < 0 || w[0] != article(w[1])) return std::nullopt;
   return m;
 }
 
@@ -179,7 +184,8 @@ std::string caption(const std::vector<Mention>& mentions) {
   for (size_t i = 0; i < mentions.size(); ++i) {
     const Mention& m = mentions[i];
     if (i > 0) text += i + 1 == mentions.size() ? " and " : ", ";
-    text += cat("a ", kColours[m.colour].name, " ", kShapes[m.shape], " ", kCellPhrases[m.cell]);
+    const std::string_view colour = kColours[m.colour].name;
+    text += cat(article(colour), " ", colour, " ", kShapes[m.shape], " ", kCellPhrases[m.cell]);
   }
   return text;
 }

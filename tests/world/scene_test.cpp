@@ -77,6 +77,10 @@ TEST_CASE("captions parse back into what they say") {
     CHECK(*parsed == mentions(scene));
   }
   CHECK(parse_caption("a red circle at the top left.") == std::vector<Mention>{{0, 0, 0}});
+  CHECK(caption({{5, 1, 1}, {0, 2, 4}}) == "an orange square at the top and a red triangle in the center");
+  CHECK(parse_caption("an orange square at the top") == std::vector<Mention>{{5, 1, 1}});
+  CHECK(!parse_caption("a orange square at the top"));
+  CHECK(!parse_caption("an red square at the top"));
   CHECK(!parse_caption(""));
   CHECK(!parse_caption("a red circle"));
   CHECK(!parse_caption("a pink circle in the center"));
