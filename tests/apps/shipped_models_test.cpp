@@ -4,7 +4,6 @@
 
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <iterator>
 #include <map>
 #include <regex>
@@ -14,6 +13,7 @@
 
 #include "test_util.h"
 
+using anytok::test::read_text;
 using anytok::test::run_anytok;
 using anytok::test::run_command;
 namespace fs = std::filesystem;
@@ -35,7 +35,7 @@ std::string shell_quoted(const fs::path& path) {
 
 // The README's sample output of the quick start: its indented "examples/NAME: ..." lines, by file name.
 std::map<std::string, std::string> readme_sample_lines() {
-  std::ifstream readme(ANYTOK_README);
+  std::istringstream readme(read_text(ANYTOK_README));
   std::map<std::string, std::string> lines;
   const std::regex sample(R"(^    examples/([^:]+): .*$)");
   for (std::string line; std::getline(readme, line);) {
